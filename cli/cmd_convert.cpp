@@ -1,0 +1,64 @@
+// symtune convert: import a checkpoint from another format into an HF model directory.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/error.h"
+#include "common/file_io.h"
+#include "data/tokenizer.h"
+#include "model/hf_checkpoint.h"
+#include "model/llama2c_import.h"
+
+namespace symtune::cli {
+namespace fs = std::filesystem;
+
+void add_convert_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("convert", "Import a llama2.c checkpoint into an HF model directory");
+  auto format = std::make_shared<std::string>();
+  auto input = std::make_shared<std::string>();
+  auto tokenizer = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto dtype = std::make_shared<std::string>("float32");
+  cmd->add_option("--from", *format, "Source format: llama2c (legacy fp32 .bin)")
+      ->required()
+      ->check(CLI::IsMember({"llama2c"}));
+  cmd->add_option("input", *input, "Checkpoint file to convert")->required();
+  cmd->add_option("--tokenizer", *tokenizer,
+                  "SentencePiece tokenizer.model to ship with the model (required: a model directory needs one)")
+      ->required();
+  cmd->add_option("--out", *out, "Output model directory (must not exist or be empty)")->required();
+  cmd->add_option("--dtype", *dtype, "Weight dtype written: float32 or bfloat16")->capture_default_str();
+  cmd->callback([=] {
+    auto model = import_llama2c(*input);
+    // Check the tokenizer now: a model directory we cannot tokenize for is useless later.
+    auto tok = load_sentencepiece(*tokenizer);
+    if (tok->vocab_size() != model->config().vocab_size)
+      throw Error(*tokenizer + ": tokenizer has " + std::to_string(tok->vocab_size()) + " pieces but " + *input +
+                  " has vocab_size " + std::to_string(model->config().vocab_size));
+    SaveOptions save;
+    save.dtype = parse_dtype(*dtype);
+    // Stage the tokenizer under the name HF expects, then let save_pretrained copy it.
+    const fs::path staging = fs::temp_directory_path() / ("symtune-tok-" + std::to_string(::getpid()));
+    fs::create_directories(staging);
+    fs::copy_file(*tokenizer, staging / "tokenizer.model", fs::copy_options::overwrite_existing);
+    write_text_file_atomically(staging / "tokenizer_config.json",
+                               "{\n  \"tokenizer_class\": \"LlamaTokenizer\",\n  \"bos_token\": \"<s>\",\n"
+                               "  \"eos_token\": \"</s>\",\n  \"unk_token\": \"<unk>\",\n"
+                               "  \"add_bos_token\": true,\n  \"add_eos_token\": false\n}\n");
+    save.tokenizer_source_dir = staging;
+    try {
+      save_pretrained(*model, *out, save);
+    } catch (...) {
+      fs::remove_all(staging);
+      throw;
+    }
+    fs::remove_all(staging);
+    std::cout << "converted " << *input << " (" << model->config().num_parameters() << " parameters) -> " << *out
+              << "\n";
+  });
+}
+
+}  // namespace symtune::cli

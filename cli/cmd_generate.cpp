@@ -1,0 +1,64 @@
+// symtune generate: continue a prompt with a model, greedy or sampled, for sanity checks.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "data/tokenizer.h"
+#include "model/generate.h"
+#include "model/hf_checkpoint.h"
+
+namespace symtune::cli {
+
+void add_generate_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("generate", "Continue a prompt with a model (greedy or sampled, with a KV cache)");
+  struct Args {
+    std::string model_dir, prompt, dtype = "float32", device = "cpu";
+    GenerateOptions gen;
+    bool print_ids = false, no_bos = false, stop_at_eos = true;
+  };
+  auto a = std::make_shared<Args>();
+  a->gen.max_new_tokens = 64;
+  cmd->add_option("--model", a->model_dir, "HF model directory")->required();
+  cmd->add_option("--prompt", a->prompt, "Prompt text (a BOS token is prepended)")->capture_default_str();
+  cmd->add_option("--max-new-tokens", a->gen.max_new_tokens, "Tokens to generate")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", a->gen.temperature, "0 = greedy argmax; > 0 samples")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", a->gen.top_k, "Sample among the k most likely tokens (0 = all)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", a->gen.seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--dtype", a->dtype, "Compute dtype: float32 or bfloat16")->capture_default_str();
+  cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  cmd->add_flag("--ids", a->print_ids, "Also print the prompt and generated token ids");
+  cmd->add_flag("--no-bos", a->no_bos, "Do not prepend the BOS token");
+  cmd->add_flag("!--no-stop", a->stop_at_eos, "Keep generating past the EOS token");
+  cmd->callback([a] {
+    LoadOptions load;
+    load.dtype = parse_dtype(a->dtype);
+    load.device = parse_device(a->device);
+    auto model = load_pretrained(a->model_dir, load);
+    const ModelConfig& config = model->config();
+    SpecialTokenIds from_config{config.bos_token_id,
+                                config.eos_token_ids.empty() ? std::nullopt : std::optional<int64_t>(config.eos_token_ids[0]),
+                                config.pad_token_id};
+    auto tokenizer = load_tokenizer(a->model_dir, from_config, config.vocab_size);
+    std::vector<int64_t> prompt;
+    if (!a->no_bos && tokenizer->special().bos) prompt.push_back(*tokenizer->special().bos);
+    for (int64_t id : tokenizer->encode(a->prompt)) prompt.push_back(id);
+    GenerateOptions gen = a->gen;
+    if (a->stop_at_eos) gen.stop_ids = config.eos_token_ids;
+    std::vector<int64_t> produced = generate(*model, prompt, gen);
+    std::vector<int64_t> text_ids(prompt.begin() + (a->no_bos ? 0 : (tokenizer->special().bos ? 1 : 0)), prompt.end());
+    text_ids.insert(text_ids.end(), produced.begin(), produced.end());
+    std::cout << tokenizer->decode(text_ids) << "\n";
+    if (a->print_ids) {
+      std::cout << "prompt ids:";
+      for (int64_t id : prompt) std::cout << ' ' << id;
+      std::cout << "\ngenerated ids:";
+      for (int64_t id : produced) std::cout << ' ' << id;
+      std::cout << "\n";
+    }
+  });
+}
+
+}  // namespace symtune::cli

@@ -1,0 +1,74 @@
+// SentencePiece-backed Tokenizer (Kudo & Richardson 2018) through Debian's libsentencepiece.
+#include <sentencepiece_processor.h>
+
+#include "common/error.h"
+#include "data/tokenizer.h"
+
+namespace symtune {
+namespace {
+
+class SentencePieceTokenizer : public Tokenizer {
+ public:
+  explicit SentencePieceTokenizer(const std::filesystem::path& path) {
+    if (!std::filesystem::exists(path)) throw Error(path.string() + ": tokenizer model not found");
+    const auto status = processor_.Load(path.string());
+    if (!status.ok()) throw Error(path.string() + ": not a SentencePiece model: " + status.ToString());
+    auto id_or_none = [](int id) { return id >= 0 ? std::optional<int64_t>(id) : std::nullopt; };
+    special_.bos = id_or_none(processor_.bos_id());
+    special_.eos = id_or_none(processor_.eos_id());
+    special_.pad = id_or_none(processor_.pad_id());
+  }
+
+  std::vector<int64_t> encode(const std::string& text) const override {
+    std::vector<int> ids;
+    const auto status = processor_.Encode(text, &ids);
+    if (!status.ok()) throw Error("sentencepiece: cannot encode text: " + status.ToString());
+    return {ids.begin(), ids.end()};
+  }
+
+  std::string decode(const std::vector<int64_t>& ids) const override {
+    std::vector<int> narrow(ids.begin(), ids.end());
+    std::string text;
+    const auto status = processor_.Decode(narrow, &text);
+    if (!status.ok()) throw Error("sentencepiece: cannot decode ids: " + status.ToString());
+    return text;
+  }
+
+  int64_t vocab_size() const override { return processor_.GetPieceSize(); }
+
+  void override_special(const SpecialTokenIds& config_special) {
+    if (config_special.bos) special_.bos = config_special.bos;
+    if (config_special.eos) special_.eos = config_special.eos;
+    if (config_special.pad) special_.pad = config_special.pad;
+  }
+
+ private:
+  sentencepiece::SentencePieceProcessor processor_;
+};
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& tokenizer_model) {
+  return std::make_unique<SentencePieceTokenizer>(tokenizer_model);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir,
+                                          const SpecialTokenIds& config_special, int64_t model_vocab_size) {
+  const auto sp_path = model_dir / "tokenizer.model";
+  if (!std::filesystem::exists(sp_path))
+    throw Error(model_dir.string() + ": no tokenizer found (expected tokenizer.model, a SentencePiece model)");
+  auto tokenizer = std::make_unique<SentencePieceTokenizer>(sp_path);
+  tokenizer->override_special(config_special);
+  if (model_vocab_size > 0 && tokenizer->vocab_size() > model_vocab_size)
+    throw Error(sp_path.string() + ": tokenizer has " + std::to_string(tokenizer->vocab_size()) +
+                " pieces but the model's vocab_size is " + std::to_string(model_vocab_size) +
+                "; tokenizer and model do not belong together");
+  for (auto [name, id] : {std::pair{"bos", tokenizer->special().bos}, std::pair{"eos", tokenizer->special().eos},
+                          std::pair{"pad", tokenizer->special().pad}})
+    if (id && model_vocab_size > 0 && (*id < 0 || *id >= model_vocab_size))
+      throw Error(model_dir.string() + ": " + name + " token id " + std::to_string(*id) +
+                  " is outside the model's vocabulary of " + std::to_string(model_vocab_size));
+  return tokenizer;
+}
+
+}  // namespace symtune

@@ -1,0 +1,41 @@
+// Tokenizer: text <-> token ids behind one interface, with the BOS/EOS/pad ids the model
+// expects. Today: SentencePiece (`tokenizer.model`, Llama-2/Mistral/Gemma style).
+// Must not include model/, optim/ or trainer/; no torch here.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace symtune {
+
+struct SpecialTokenIds {
+  std::optional<int64_t> bos, eos, pad;  // nullopt when the model has none
+};
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // Plain text to ids, without BOS or EOS (callers add them where the layout wants them).
+  virtual std::vector<int64_t> encode(const std::string& text) const = 0;
+  virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
+  virtual int64_t vocab_size() const = 0;
+  const SpecialTokenIds& special() const { return special_; }
+
+ protected:
+  SpecialTokenIds special_;
+};
+
+// Loads the tokenizer of an HF model directory. `config_special` (from config.json) takes
+// precedence over the ids the tokenizer file declares. Throws Error naming the directory when
+// no tokenizer file is there, and when the tokenizer's vocabulary does not fit in
+// `model_vocab_size` (pass 0 to skip that check).
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir,
+                                          const SpecialTokenIds& config_special, int64_t model_vocab_size);
+
+std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& tokenizer_model);
+
+}  // namespace symtune

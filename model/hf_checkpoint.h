@@ -1,0 +1,41 @@
+// Hugging Face checkpoint directories in and out: config.json, model.safetensors or shards
+// listed in model.safetensors.index.json, and the tokenizer files beside them. Loading checks
+// every tensor against what the config implies (missing, unexpected and mis-shaped tensors
+// are listed by name and file); saving writes a directory transformers loads as is.
+// Must not include data/ or trainer/.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "model/transformer.h"
+
+namespace symtune {
+
+struct LoadOptions {
+  at::ScalarType dtype = at::kFloat;
+  c10::Device device = c10::Device(c10::kCPU);
+  bool requires_grad = false;
+};
+
+std::unique_ptr<Transformer> load_pretrained(const std::filesystem::path& model_dir, const LoadOptions& options = {});
+
+struct SaveOptions {
+  at::ScalarType dtype = at::kFloat;  // float32 or bfloat16
+  // Shards above this many bytes are split, with model.safetensors.index.json; 0 = one file.
+  int64_t max_shard_bytes = 0;
+  // Copy tokenizer.model, tokenizer.json, tokenizer_config.json, special_tokens_map.json and
+  // generation_config.json from here when present.
+  std::filesystem::path tokenizer_source_dir;
+};
+
+// Writes into `out_dir`, which must not exist or be empty. Files are written into a sibling
+// temporary directory that is renamed into place at the end, so a crash leaves no half model.
+void save_pretrained(Transformer& model, const std::filesystem::path& out_dir, const SaveOptions& options = {});
+
+// Files that make up a tokenizer, in the order they are looked for.
+const std::vector<std::string>& tokenizer_file_names();
+
+}  // namespace symtune

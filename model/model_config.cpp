@@ -1,0 +1,287 @@
+#include "model/model_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/file_io.h"
+
+namespace symtune {
+namespace {
+using json = nlohmann::json;
+
+struct ArchitectureInfo {
+  const char* class_name;
+  const char* model_type;
+  Architecture arch;
+};
+constexpr ArchitectureInfo kArchitectures[] = {
+    {"LlamaForCausalLM", "llama", Architecture::kLlama},
+    {"MistralForCausalLM", "mistral", Architecture::kMistral},
+    {"Qwen2ForCausalLM", "qwen2", Architecture::kQwen2},
+    {"GemmaForCausalLM", "gemma", Architecture::kGemma},
+};
+
+std::string supported_list() {
+  std::string out;
+  for (const auto& a : kArchitectures) out += (out.empty() ? "" : ", ") + std::string(a.class_name);
+  return out;
+}
+
+bool present(const json& j, const char* key) { return j.contains(key) && !j.at(key).is_null(); }
+
+int64_t require_int(const json& j, const char* key, const std::string& origin) {
+  if (!present(j, key)) throw Error(origin + ": required key '" + key + "' is missing");
+  if (!j.at(key).is_number_integer())
+    throw Error(origin + ": key '" + key + "' must be an integer, found " + j.at(key).dump());
+  return j.at(key).get<int64_t>();
+}
+
+int64_t int_or(const json& j, const char* key, int64_t fallback, const std::string& origin) {
+  return present(j, key) ? require_int(j, key, origin) : fallback;
+}
+
+double number_or(const json& j, const char* key, double fallback, const std::string& origin) {
+  if (!present(j, key)) return fallback;
+  if (!j.at(key).is_number())
+    throw Error(origin + ": key '" + key + "' must be a number, found " + j.at(key).dump());
+  return j.at(key).get<double>();
+}
+
+bool bool_or(const json& j, const char* key, bool fallback, const std::string& origin) {
+  if (!present(j, key)) return fallback;
+  if (!j.at(key).is_boolean())
+    throw Error(origin + ": key '" + key + "' must be true or false, found " + j.at(key).dump());
+  return j.at(key).get<bool>();
+}
+
+std::optional<int64_t> optional_int(const json& j, const char* key, const std::string& origin) {
+  if (!present(j, key)) return std::nullopt;
+  return require_int(j, key, origin);
+}
+
+// transformers 5 writes "rope_parameters" {rope_type, rope_theta, ...}; 4.x writes
+// "rope_theta" plus an optional "rope_scaling" {rope_type|type, factor, ...}.
+RopeConfig parse_rope(const json& j, const std::string& origin) {
+  RopeConfig rope;
+  json params = json::object();
+  if (present(j, "rope_parameters")) {
+    params = j.at("rope_parameters");
+  } else if (present(j, "rope_scaling")) {
+    params = j.at("rope_scaling");
+  }
+  if (!params.is_object())
+    throw Error(origin + ": 'rope_parameters'/'rope_scaling' must be an object, found " + params.dump());
+  rope.theta = number_or(params, "rope_theta", number_or(j, "rope_theta", 10000.0, origin), origin);
+  std::string type = "default";
+  if (present(params, "rope_type")) type = params.at("rope_type").get<std::string>();
+  else if (present(params, "type")) type = params.at("type").get<std::string>();
+  if (type != "default" && type != "llama3")
+    throw Error(origin + ": rope type '" + type +
+                "' is not supported (supported: default, llama3); refusing to approximate it");
+  rope.type = type;
+  if (type == "llama3") {
+    rope.factor = number_or(params, "factor", 0.0, origin);
+    rope.low_freq_factor = number_or(params, "low_freq_factor", 0.0, origin);
+    rope.high_freq_factor = number_or(params, "high_freq_factor", 0.0, origin);
+    rope.original_max_position_embeddings =
+        int_or(params, "original_max_position_embeddings", 0, origin);
+    if (rope.factor <= 0 || rope.low_freq_factor <= 0 ||
+        rope.high_freq_factor <= rope.low_freq_factor || rope.original_max_position_embeddings <= 0)
+      throw Error(origin + ": llama3 rope scaling needs factor > 0, 0 < low_freq_factor < "
+                  "high_freq_factor and original_max_position_embeddings > 0, found " + params.dump());
+  }
+  double partial = number_or(params, "partial_rotary_factor", number_or(j, "partial_rotary_factor", 1.0, origin), origin);
+  if (partial != 1.0)
+    throw Error(origin + ": partial_rotary_factor " + std::to_string(partial) + " is not supported (only 1.0)");
+  return rope;
+}
+
+Activation parse_activation(const json& j, Architecture arch, const std::string& origin) {
+  std::string name = "silu";
+  const char* key = "hidden_act";
+  // Gemma checkpoints may carry the activation under "hidden_activation" (transformers 4.x).
+  if (arch == Architecture::kGemma && present(j, "hidden_activation")) key = "hidden_activation";
+  if (present(j, key)) name = j.at(key).get<std::string>();
+  // HF maps Gemma's legacy "gelu" to the tanh approximation the model was trained with.
+  if (arch == Architecture::kGemma && name == "gelu") name = "gelu_pytorch_tanh";
+  if (name == "silu" || name == "swish") return Activation::kSilu;
+  if (name == "gelu_pytorch_tanh") return Activation::kGeluTanh;
+  throw Error(origin + ": activation '" + key + "': \"" + name +
+              "\" is not supported (supported: silu, gelu_pytorch_tanh)");
+}
+
+}  // namespace
+
+const char* architecture_model_type(Architecture arch) {
+  for (const auto& a : kArchitectures)
+    if (a.arch == arch) return a.model_type;
+  return "?";
+}
+
+ModelConfig parse_model_config(const std::string& json_text, const std::string& origin) {
+  json j;
+  try {
+    j = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw Error(origin + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw Error(origin + ": expected a JSON object at the top level");
+  ModelConfig c;
+  c.source_json = json_text;
+  try {
+    if (!present(j, "architectures") || !j.at("architectures").is_array() || j.at("architectures").empty())
+      throw Error(origin + ": 'architectures' is missing; expected one of: " + supported_list());
+    c.architecture_name = j.at("architectures").at(0).get<std::string>();
+    const ArchitectureInfo* info = nullptr;
+    for (const auto& a : kArchitectures)
+      if (c.architecture_name == a.class_name) info = &a;
+    if (info == nullptr)
+      throw Error(origin + ": architecture '" + c.architecture_name +
+                  "' is not supported; supported: " + supported_list());
+    c.architecture = info->arch;
+    if (present(j, "model_type") && j.at("model_type").get<std::string>() != info->model_type)
+      throw Error(origin + ": model_type '" + j.at("model_type").get<std::string>() +
+                  "' does not match architecture " + c.architecture_name + " (expected '" +
+                  info->model_type + "')");
+
+    c.vocab_size = require_int(j, "vocab_size", origin);
+    c.hidden_size = require_int(j, "hidden_size", origin);
+    c.intermediate_size = require_int(j, "intermediate_size", origin);
+    c.num_layers = require_int(j, "num_hidden_layers", origin);
+    c.num_heads = require_int(j, "num_attention_heads", origin);
+    c.num_kv_heads = int_or(j, "num_key_value_heads", c.num_heads, origin);
+    c.head_dim = int_or(j, "head_dim", c.num_heads > 0 ? c.hidden_size / c.num_heads : 0, origin);
+    c.max_position_embeddings = int_or(j, "max_position_embeddings", 2048, origin);
+    c.rms_norm_eps = number_or(j, "rms_norm_eps", 1e-6, origin);
+    c.rope = parse_rope(j, origin);
+    c.activation = parse_activation(j, c.architecture, origin);
+    c.tie_word_embeddings =
+        bool_or(j, "tie_word_embeddings", c.architecture == Architecture::kGemma, origin);
+
+    switch (c.architecture) {
+      case Architecture::kLlama:
+        c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
+        c.mlp_bias = bool_or(j, "mlp_bias", false, origin);
+        if (int_or(j, "pretraining_tp", 1, origin) != 1)
+          throw Error(origin + ": pretraining_tp != 1 is not supported");
+        break;
+      case Architecture::kMistral:
+        c.sliding_window = optional_int(j, "sliding_window", origin);
+        break;
+      case Architecture::kQwen2:
+        c.qkv_bias = true;
+        if (bool_or(j, "use_sliding_window", false, origin))
+          throw Error(origin + ": use_sliding_window=true is not supported for Qwen2 (per-layer "
+                      "sliding windows); set it to false");
+        break;
+      case Architecture::kGemma:
+        c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
+        if (bool_or(j, "use_bidirectional_attention", false, origin))
+          throw Error(origin + ": use_bidirectional_attention=true is not supported (symtune's models are causal)");
+        c.norm_weight_offset_one = true;
+        c.scale_embeddings = true;
+        c.tie_word_embeddings = true;  // GemmaForCausalLM always ties its head
+        break;
+    }
+    for (const char* key : {"attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar"})
+      if (present(j, key))
+        throw Error(origin + ": '" + key + "' is set, which " + c.architecture_name +
+                    " does not use; this config is for another architecture");
+    if (number_or(j, "attention_dropout", 0.0, origin) != 0.0)
+      throw Error(origin + ": attention_dropout " + j.at("attention_dropout").dump() +
+                  " is not supported (symtune trains without dropout); set it to 0.0");
+
+    c.bos_token_id = optional_int(j, "bos_token_id", origin);
+    c.pad_token_id = optional_int(j, "pad_token_id", origin);
+    if (present(j, "eos_token_id")) {
+      const json& eos = j.at("eos_token_id");
+      if (eos.is_array()) {
+        for (const auto& e : eos) c.eos_token_ids.push_back(e.get<int64_t>());
+      } else {
+        c.eos_token_ids.push_back(require_int(j, "eos_token_id", origin));
+      }
+    }
+  } catch (const json::exception& e) {
+    throw Error(origin + ": unexpected value type: " + e.what());
+  }
+  c.validate(origin);
+  return c;
+}
+
+void ModelConfig::validate(const std::string& origin) const {
+  auto positive = [&](int64_t v, const char* key) {
+    if (v <= 0) throw Error(origin + ": '" + key + "' must be positive, found " + std::to_string(v));
+  };
+  positive(vocab_size, "vocab_size");
+  positive(hidden_size, "hidden_size");
+  positive(intermediate_size, "intermediate_size");
+  positive(num_layers, "num_hidden_layers");
+  positive(num_heads, "num_attention_heads");
+  positive(num_kv_heads, "num_key_value_heads");
+  positive(head_dim, "head_dim");
+  if (num_heads % num_kv_heads != 0)
+    throw Error(origin + ": num_attention_heads (" + std::to_string(num_heads) +
+                ") must be a multiple of num_key_value_heads (" + std::to_string(num_kv_heads) + ")");
+  if (head_dim % 2 != 0) throw Error(origin + ": head_dim must be even for rotary embeddings");
+  if (!(rms_norm_eps > 0)) throw Error(origin + ": 'rms_norm_eps' must be positive");
+  if (!(rope.theta > 0)) throw Error(origin + ": 'rope_theta' must be positive");
+  if (sliding_window && *sliding_window <= 0)
+    throw Error(origin + ": 'sliding_window' must be positive or null");
+}
+
+int64_t ModelConfig::num_parameters() const {
+  const int64_t C = hidden_size, F = intermediate_size, D = head_dim;
+  int64_t attn = C * num_heads * D + 2 * C * num_kv_heads * D + num_heads * D * C;
+  if (qkv_bias) attn += num_heads * D + 2 * num_kv_heads * D;
+  if (o_bias) attn += C;
+  int64_t mlp = 3 * C * F + (mlp_bias ? 2 * F + C : 0);
+  int64_t block = attn + mlp + 2 * C;
+  return vocab_size * C * (tie_word_embeddings ? 1 : 2) + num_layers * block + C;
+}
+
+ModelConfig load_model_config(const std::filesystem::path& config_json) {
+  if (!std::filesystem::exists(config_json))
+    throw Error(config_json.string() + ": not found (a model directory needs an HF config.json)");
+  return parse_model_config(read_text_file(config_json), config_json.string());
+}
+
+std::string model_config_to_json(const ModelConfig& c, const std::string& dtype_name) {
+  json j = c.source_json.empty() ? json::object() : json::parse(c.source_json);
+  if (c.source_json.empty()) {
+    j["architectures"] = {c.architecture_name};
+    j["model_type"] = architecture_model_type(c.architecture);
+    j["vocab_size"] = c.vocab_size;
+    j["hidden_size"] = c.hidden_size;
+    j["intermediate_size"] = c.intermediate_size;
+    j["num_hidden_layers"] = c.num_layers;
+    j["num_attention_heads"] = c.num_heads;
+    j["num_key_value_heads"] = c.num_kv_heads;
+    j["head_dim"] = c.head_dim;
+    j["max_position_embeddings"] = c.max_position_embeddings;
+    j["rms_norm_eps"] = c.rms_norm_eps;
+    j["rope_theta"] = c.rope.theta;
+    if (c.rope.type == "llama3")
+      j["rope_scaling"] = {{"rope_type", "llama3"},
+                           {"factor", c.rope.factor},
+                           {"low_freq_factor", c.rope.low_freq_factor},
+                           {"high_freq_factor", c.rope.high_freq_factor},
+                           {"original_max_position_embeddings", c.rope.original_max_position_embeddings}};
+    j["hidden_act"] = c.activation == Activation::kSilu ? "silu" : "gelu_pytorch_tanh";
+    j["tie_word_embeddings"] = c.tie_word_embeddings;
+    if (c.architecture == Architecture::kLlama) {
+      j["attention_bias"] = c.qkv_bias;
+      j["mlp_bias"] = c.mlp_bias;
+    }
+    if (c.sliding_window) j["sliding_window"] = *c.sliding_window;
+    if (c.bos_token_id) j["bos_token_id"] = *c.bos_token_id;
+    if (c.eos_token_ids.size() == 1) j["eos_token_id"] = c.eos_token_ids[0];
+    else if (!c.eos_token_ids.empty()) j["eos_token_id"] = c.eos_token_ids;
+    if (c.pad_token_id) j["pad_token_id"] = *c.pad_token_id;
+  }
+  // transformers 5 reads "dtype"; 4.x reads "torch_dtype". Write both so either loads it.
+  j["dtype"] = dtype_name;
+  j["torch_dtype"] = dtype_name;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace symtune

@@ -1,0 +1,189 @@
+#include "model/safetensors.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/file_io.h"
+
+namespace symtune {
+namespace {
+using json = nlohmann::json;
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian");
+
+// A header this large is not a model; refusing it bounds the JSON parse on hostile files.
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
+
+int64_t dtype_bytes(const std::string& dtype) {
+  if (dtype == "F32") return 4;
+  if (dtype == "F16" || dtype == "BF16") return 2;
+  return 0;
+}
+
+at::ScalarType scalar_type_of(const std::string& dtype) {
+  if (dtype == "F32") return at::kFloat;
+  if (dtype == "F16") return at::kHalf;
+  return at::kBFloat16;
+}
+
+std::string dtype_name(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "F32";
+    case at::kHalf: return "F16";
+    case at::kBFloat16: return "BF16";
+    default: return "";
+  }
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
+  SafetensorsFile out;
+  out.path_ = path;
+  out.file_ = MappedFile::open(path);
+  const std::string where = path.string();
+  const uint64_t file_size = out.file_->size();
+  if (file_size < 8)
+    throw Error(where + ": truncated: " + std::to_string(file_size) +
+                " bytes, a safetensors file needs at least the 8-byte header length");
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, out.file_->data(), 8);
+  if (header_len > file_size - 8)
+    throw Error(where + ": header length " + std::to_string(header_len) +
+                " runs past the end of the file (" + std::to_string(file_size) + " bytes)");
+  if (header_len > kMaxHeaderBytes)
+    throw Error(where + ": header length " + std::to_string(header_len) + " exceeds the 100 MiB limit");
+  out.data_start_ = 8 + header_len;
+  const uint64_t data_size = file_size - out.data_start_;
+
+  json header;
+  try {
+    header = json::parse(reinterpret_cast<const char*>(out.file_->data()) + 8,
+                         reinterpret_cast<const char*>(out.file_->data()) + 8 + header_len);
+  } catch (const json::parse_error& e) {
+    throw Error(where + ": header is not valid JSON: " + e.what());
+  }
+  if (!header.is_object()) throw Error(where + ": header must be a JSON object");
+
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    if (name == "__metadata__") {
+      if (!it->is_object()) throw Error(where + ": __metadata__ must be an object of strings");
+      for (auto m = it->begin(); m != it->end(); ++m) {
+        if (!m->is_string()) throw Error(where + ": __metadata__['" + m.key() + "'] must be a string");
+        out.metadata_[m.key()] = m->get<std::string>();
+      }
+      continue;
+    }
+    const std::string at_tensor = where + ": tensor '" + name + "'";
+    const json& e = *it;
+    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
+      throw Error(at_tensor + ": expected an object with dtype, shape and data_offsets");
+    SafetensorsEntry entry;
+    entry.name = name;
+    if (!e["dtype"].is_string()) throw Error(at_tensor + ": dtype must be a string");
+    entry.dtype = e["dtype"].get<std::string>();
+    const int64_t elem = dtype_bytes(entry.dtype);
+    if (elem == 0)
+      throw Error(at_tensor + ": dtype '" + entry.dtype + "' is not supported (expected F32, F16 or BF16)");
+    if (!e["shape"].is_array()) throw Error(at_tensor + ": shape must be an array");
+    uint64_t numel = 1;
+    for (const auto& d : e["shape"]) {
+      if (!d.is_number_unsigned()) throw Error(at_tensor + ": shape entries must be non-negative integers");
+      const uint64_t dim = d.get<uint64_t>();
+      if (dim != 0 && numel > (uint64_t(1) << 62) / dim) throw Error(at_tensor + ": shape overflows");
+      numel *= dim;
+      entry.shape.push_back(static_cast<int64_t>(dim));
+    }
+    const json& off = e["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+      throw Error(at_tensor + ": data_offsets must be two non-negative integers [begin, end]");
+    entry.begin = off[0].get<uint64_t>();
+    entry.end = off[1].get<uint64_t>();
+    if (entry.end < entry.begin)
+      throw Error(at_tensor + ": data_offsets end " + std::to_string(entry.end) + " < begin " +
+                  std::to_string(entry.begin));
+    if (entry.end > data_size)
+      throw Error(at_tensor + ": data_offsets [" + std::to_string(entry.begin) + ", " +
+                  std::to_string(entry.end) + ") run past the end of the data section (" +
+                  std::to_string(data_size) + " bytes); the file may be truncated");
+    if (entry.end - entry.begin != numel * elem)
+      throw Error(at_tensor + ": shape " + shape_text(entry.shape) + " x " + std::to_string(elem) +
+                  " bytes (" + entry.dtype + ") = " + std::to_string(numel * elem) +
+                  " bytes, but data_offsets cover " + std::to_string(entry.end - entry.begin));
+    out.entries_.push_back(std::move(entry));
+  }
+
+  std::vector<const SafetensorsEntry*> by_offset;
+  for (const auto& e : out.entries_) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const auto* a, const auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    const auto* prev = by_offset[i - 1];
+    const auto* cur = by_offset[i];
+    if (cur->begin < prev->end && cur->end > cur->begin && prev->end > prev->begin)
+      throw Error(where + ": tensors '" + prev->name + "' [" + std::to_string(prev->begin) + ", " +
+                  std::to_string(prev->end) + ") and '" + cur->name + "' [" +
+                  std::to_string(cur->begin) + ", " + std::to_string(cur->end) + ") overlap");
+  }
+  for (size_t i = 0; i < out.entries_.size(); ++i) out.index_[out.entries_[i].name] = i;
+  return out;
+}
+
+const SafetensorsEntry* SafetensorsFile::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &entries_[it->second];
+}
+
+at::Tensor SafetensorsFile::load(const std::string& name) const {
+  const SafetensorsEntry* e = find(name);
+  if (e == nullptr) throw Error(path_.string() + ": no tensor named '" + name + "'");
+  at::Tensor t = at::empty(e->shape, at::TensorOptions().dtype(scalar_type_of(e->dtype)));
+  // A copy, not a view of the mapping: offsets need not be aligned for the dtype, and the
+  // tensor must outlive the file.
+  std::memcpy(t.data_ptr(), file_->data() + data_start_ + e->begin, e->end - e->begin);
+  return t;
+}
+
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<at::Tensor> contiguous;
+  uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    const std::string dtype = dtype_name(tensor.scalar_type());
+    if (dtype.empty())
+      throw Error(path.string() + ": tensor '" + name + "' has dtype " +
+                  std::string(c10::toString(tensor.scalar_type())) +
+                  "; only float32, float16 and bfloat16 can be written");
+    if (header.contains(name)) throw Error(path.string() + ": tensor '" + name + "' given twice");
+    at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
+    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
+    header[name] = {{"dtype", dtype}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    contiguous.push_back(std::move(t));
+  }
+  std::string header_text = header.dump();
+  // Pad with spaces so the data section starts 8-byte aligned, as HF's writer does.
+  header_text.append((8 - header_text.size() % 8) % 8, ' ');
+  const uint64_t header_len = header_text.size();
+  write_file_atomically(path, [&](std::FILE* f) {
+    write_all(f, &header_len, 8, path);
+    write_all(f, header_text.data(), header_text.size(), path);
+    for (const auto& t : contiguous) write_all(f, t.data_ptr(), t.numel() * t.element_size(), path);
+  });
+}
+
+}  // namespace symtune

@@ -1,0 +1,295 @@
+#include "model/transformer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+#include <cmath>
+
+#include "common/error.h"
+#include "model/activation_checkpoint.h"
+#include "model/rope.h"
+
+namespace symtune {
+namespace {
+
+// How queries may see keys in one forward: either the plain causal pattern (SDPA's
+// is_causal, which lets CUDA pick its fast kernels) or an explicit boolean mask.
+struct AttentionLayout {
+  at::Tensor allowed_B1TS;  // undefined => causal over the row
+};
+
+std::string layer_prefix(int64_t i) { return "model.layers." + std::to_string(i) + "."; }
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  return at::linear(x, w, b.defined() ? std::optional<at::Tensor>(b) : std::nullopt);
+}
+
+// allowed[q, k] = k <= q, within the sliding window, and in the same segment.
+AttentionLayout make_layout(int64_t T, int64_t past, const std::optional<at::Tensor>& segment_ids_BT,
+                            std::optional<int64_t> window, c10::Device device) {
+  const int64_t S = past + T;
+  const bool window_matters = window && *window < S;
+  if (!segment_ids_BT && !window_matters && (past == 0 || T == 1)) return {};
+  auto idx = at::TensorOptions().dtype(at::kLong).device(device);
+  at::Tensor q_pos = at::arange(past, S, idx).unsqueeze(1);
+  at::Tensor k_pos = at::arange(0, S, idx).unsqueeze(0);
+  at::Tensor allowed_TS = k_pos <= q_pos;
+  if (window_matters) allowed_TS = allowed_TS.logical_and(q_pos - k_pos < *window);
+  at::Tensor allowed = allowed_TS.unsqueeze(0);
+  if (segment_ids_BT) {
+    const at::Tensor& seg = *segment_ids_BT;
+    allowed = allowed.logical_and(seg.unsqueeze(2) == seg.unsqueeze(1));
+  }
+  return {allowed.unsqueeze(1)};
+}
+
+}  // namespace
+
+std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
+  const int64_t C = c.hidden_size, F = c.intermediate_size, HD = c.num_heads * c.head_dim,
+                KD = c.num_kv_heads * c.head_dim;
+  std::vector<TensorSpec> specs{{"model.embed_tokens.weight", {c.vocab_size, C}}};
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = layer_prefix(i);
+    specs.push_back({p + "input_layernorm.weight", {C}});
+    specs.push_back({p + "self_attn.q_proj.weight", {HD, C}});
+    specs.push_back({p + "self_attn.k_proj.weight", {KD, C}});
+    specs.push_back({p + "self_attn.v_proj.weight", {KD, C}});
+    specs.push_back({p + "self_attn.o_proj.weight", {C, HD}});
+    if (c.qkv_bias) {
+      specs.push_back({p + "self_attn.q_proj.bias", {HD}});
+      specs.push_back({p + "self_attn.k_proj.bias", {KD}});
+      specs.push_back({p + "self_attn.v_proj.bias", {KD}});
+    }
+    if (c.o_bias) specs.push_back({p + "self_attn.o_proj.bias", {C}});
+    specs.push_back({p + "post_attention_layernorm.weight", {C}});
+    specs.push_back({p + "mlp.gate_proj.weight", {F, C}});
+    specs.push_back({p + "mlp.up_proj.weight", {F, C}});
+    specs.push_back({p + "mlp.down_proj.weight", {C, F}});
+    if (c.mlp_bias) {
+      specs.push_back({p + "mlp.gate_proj.bias", {F}});
+      specs.push_back({p + "mlp.up_proj.bias", {F}});
+      specs.push_back({p + "mlp.down_proj.bias", {C}});
+    }
+  }
+  specs.push_back({"model.norm.weight", {C}});
+  if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, C}});
+  return specs;
+}
+
+Transformer::Transformer(ModelConfig config, TransformerWeights weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {
+  if (static_cast<int64_t>(weights_.blocks.size()) != config_.num_layers)
+    throw Error("transformer: " + std::to_string(weights_.blocks.size()) + " blocks of weights for " +
+                std::to_string(config_.num_layers) + " layers");
+  inv_freq_ = rope_inverse_frequencies(config_, device());
+}
+
+void for_each_weight(const ModelConfig& config_, TransformerWeights& weights_,
+                     const std::function<void(const std::string&, at::Tensor&)>& fn) {
+  weights_.blocks.resize(config_.num_layers);
+  fn("model.embed_tokens.weight", weights_.embed_VxC);
+  for (int64_t i = 0; i < config_.num_layers; ++i) {
+    BlockWeights& b = weights_.blocks[i];
+    const std::string p = layer_prefix(i);
+    fn(p + "input_layernorm.weight", b.input_norm_C);
+    fn(p + "self_attn.q_proj.weight", b.q_proj_HDxC);
+    fn(p + "self_attn.k_proj.weight", b.k_proj_KDxC);
+    fn(p + "self_attn.v_proj.weight", b.v_proj_KDxC);
+    fn(p + "self_attn.o_proj.weight", b.o_proj_CxHD);
+    if (config_.qkv_bias) {
+      fn(p + "self_attn.q_proj.bias", b.q_bias_HD);
+      fn(p + "self_attn.k_proj.bias", b.k_bias_KD);
+      fn(p + "self_attn.v_proj.bias", b.v_bias_KD);
+    }
+    if (config_.o_bias) fn(p + "self_attn.o_proj.bias", b.o_bias_C);
+    fn(p + "post_attention_layernorm.weight", b.post_attention_norm_C);
+    fn(p + "mlp.gate_proj.weight", b.gate_proj_FxC);
+    fn(p + "mlp.up_proj.weight", b.up_proj_FxC);
+    fn(p + "mlp.down_proj.weight", b.down_proj_CxF);
+    if (config_.mlp_bias) {
+      fn(p + "mlp.gate_proj.bias", b.gate_bias_F);
+      fn(p + "mlp.up_proj.bias", b.up_bias_F);
+      fn(p + "mlp.down_proj.bias", b.down_bias_C);
+    }
+  }
+  fn("model.norm.weight", weights_.final_norm_C);
+  if (!config_.tie_word_embeddings) fn("lm_head.weight", weights_.lm_head_VxC);
+}
+
+void Transformer::for_each_parameter(const std::function<void(const std::string&, at::Tensor&)>& fn) {
+  for_each_weight(config_, weights_, fn);
+}
+
+std::vector<at::Tensor> Transformer::parameters() {
+  std::vector<at::Tensor> out;
+  for_each_parameter([&](const std::string&, at::Tensor& t) { out.push_back(t); });
+  return out;
+}
+
+TransformerWeights Transformer::random_weights(const ModelConfig& config, uint64_t seed, at::ScalarType dtype) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  TransformerWeights weights;
+  auto specs = expected_tensors(config);
+  size_t next = 0;
+  const float norm_init = config.norm_weight_offset_one ? 0.0f : 1.0f;
+  for_each_weight(config, weights, [&](const std::string& name, at::Tensor& t) {
+    const TensorSpec& spec = specs.at(next++);
+    if (spec.shape.size() == 1 && name.find("norm") != std::string::npos) {
+      t = at::full(spec.shape, norm_init, at::kFloat);
+    } else if (spec.shape.size() == 1) {
+      t = at::zeros(spec.shape, at::kFloat);
+    } else {
+      t = at::empty(spec.shape, at::kFloat).normal_(0.0, 0.02, gen);
+    }
+    t = t.to(dtype);
+  });
+  return weights;
+}
+
+void Transformer::to(c10::Device device, at::ScalarType dtype) {
+  for_each_parameter([&](const std::string&, at::Tensor& t) {
+    const bool grad = t.requires_grad();
+    t = t.detach().to(device, dtype).requires_grad_(grad);
+  });
+  inv_freq_ = rope_inverse_frequencies(config_, device);
+}
+
+at::Tensor Transformer::embed(const at::Tensor& tokens_BT) {
+  at::Tensor x = at::embedding(weights_.embed_VxC, tokens_BT.to(device()));
+  if (config_.scale_embeddings) {
+    // HF rounds sqrt(C) to the weight dtype before multiplying; so do we.
+    at::Tensor scale = at::scalar_tensor(std::sqrt(static_cast<double>(config_.hidden_size)),
+                                         at::TensorOptions().dtype(at::kFloat).device(device())).to(x.scalar_type());
+    x = x * scale;
+  }
+  return x;
+}
+
+at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+  at::Tensor x32 = x.to(at::kFloat);
+  at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_norm_eps);
+  if (config_.norm_weight_offset_one)  // Gemma: scale by (1 + w) in fp32, then cast
+    return (normed * (1.0 + weight.to(at::kFloat))).to(x.scalar_type());
+  return weight * normed.to(x.scalar_type());  // Llama: cast, then scale
+}
+
+namespace {
+
+// Held by value: a checkpointed block runs again during backward, after hidden_states()
+// has returned, so it must own (reference-counted) copies of the tables and the mask.
+struct BlockContext {
+  const ModelConfig* config;  // owned by the model, which outlives backward
+  RopeTables rope;
+  AttentionLayout layout;
+  at::Tensor* cache_k_BKSD = nullptr;  // set for cached decoding
+  at::Tensor* cache_v_BKSD = nullptr;
+  int64_t past = 0;
+};
+
+}  // namespace
+
+static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC,
+                                  const BlockContext& ctx,
+                                  const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm) {
+  const ModelConfig& c = *ctx.config;
+  const int64_t B = x_BTC.size(0), T = x_BTC.size(1), D = c.head_dim;
+  at::Tensor h = norm(x_BTC, w.input_norm_C);
+  at::Tensor q = apply_rope(linear(h, w.q_proj_HDxC, w.q_bias_HD).view({B, T, c.num_heads, D}).transpose(1, 2), ctx.rope);
+  at::Tensor k = apply_rope(linear(h, w.k_proj_KDxC, w.k_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2), ctx.rope);
+  at::Tensor v = linear(h, w.v_proj_KDxC, w.v_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
+  if (ctx.cache_k_BKSD != nullptr) {
+    ctx.cache_k_BKSD->narrow(2, ctx.past, T).copy_(k);
+    ctx.cache_v_BKSD->narrow(2, ctx.past, T).copy_(v);
+    k = ctx.cache_k_BKSD->narrow(2, 0, ctx.past + T);
+    v = ctx.cache_v_BKSD->narrow(2, 0, ctx.past + T);
+  }
+  const bool causal = !ctx.layout.allowed_B1TS.defined() && ctx.past == 0;
+  std::optional<at::Tensor> mask;
+  if (ctx.layout.allowed_B1TS.defined()) mask = ctx.layout.allowed_B1TS;
+  at::Tensor attn = at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal && T > 1,
+                                                     1.0 / std::sqrt(static_cast<double>(D)),
+                                                     /*enable_gqa=*/c.num_kv_heads != c.num_heads);
+  at::Tensor out = linear(attn.transpose(1, 2).reshape({B, T, c.num_heads * D}), w.o_proj_CxHD, w.o_bias_C);
+  return x_BTC + out;
+}
+
+static at::Tensor mlp_block(const ModelConfig& c, const BlockWeights& w, const at::Tensor& x_BTC,
+                            const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm) {
+  at::Tensor h = norm(x_BTC, w.post_attention_norm_C);
+  at::Tensor gate = linear(h, w.gate_proj_FxC, w.gate_bias_F);
+  gate = c.activation == Activation::kSilu ? at::silu(gate) : at::gelu(gate, "tanh");
+  return x_BTC + linear(gate * linear(h, w.up_proj_FxC, w.up_bias_F), w.down_proj_CxF, w.down_bias_C);
+}
+
+at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::optional<PackedRows>& packing) {
+  if (tokens_BT.dim() != 2) throw Error("transformer: tokens must be [batch, tokens]");
+  const int64_t B = tokens_BT.size(0), T = tokens_BT.size(1);
+  at::Tensor positions_BT;
+  std::optional<at::Tensor> segments;
+  if (packing) {
+    positions_BT = packing->position_ids_BT.to(device());
+    segments = packing->segment_ids_BT.to(device());
+  } else {
+    positions_BT = at::arange(T, at::TensorOptions().dtype(at::kLong).device(device())).unsqueeze(0).expand({B, T});
+  }
+  const RopeTables rope = rope_tables(inv_freq_, positions_BT, dtype());
+  const AttentionLayout layout = make_layout(T, 0, segments, config_.sliding_window, device());
+  auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
+  at::Tensor x = embed(tokens_BT);
+  for (int64_t i = 0; i < config_.num_layers; ++i) {
+    const BlockWeights& w = weights_.blocks[i];
+    BlockContext ctx{&config_, rope, layout};
+    auto block = [this, &w, ctx, norm](const at::Tensor& in) {
+      return mlp_block(config_, w, attention_block(w, in, ctx, norm), norm);
+    };
+    if (activation_checkpointing_ && at::GradMode::is_enabled()) {
+      std::vector<at::Tensor> params;
+      for (const at::Tensor* t : {&w.input_norm_C, &w.q_proj_HDxC, &w.k_proj_KDxC, &w.v_proj_KDxC, &w.o_proj_CxHD,
+                                  &w.q_bias_HD, &w.k_bias_KD, &w.v_bias_KD, &w.o_bias_C, &w.post_attention_norm_C,
+                                  &w.gate_proj_FxC, &w.up_proj_FxC, &w.down_proj_CxF, &w.gate_bias_F, &w.up_bias_F,
+                                  &w.down_bias_C})
+        if (t->defined()) params.push_back(*t);
+      x = checkpointed(block, x, params);
+    } else {
+      x = block(x);
+    }
+  }
+  return rms_norm(x, weights_.final_norm_C);
+}
+
+at::Tensor Transformer::logits(const at::Tensor& hidden_BTC) {
+  return at::linear(hidden_BTC, config_.tie_word_embeddings ? weights_.embed_VxC : weights_.lm_head_VxC);
+}
+
+KVCache Transformer::make_cache(int64_t batch, int64_t capacity) const {
+  KVCache cache;
+  auto opts = at::TensorOptions().dtype(dtype()).device(device());
+  for (int64_t i = 0; i < config_.num_layers; ++i) {
+    cache.keys_BKSD.push_back(at::zeros({batch, config_.num_kv_heads, capacity, config_.head_dim}, opts));
+    cache.values_BKSD.push_back(at::zeros({batch, config_.num_kv_heads, capacity, config_.head_dim}, opts));
+  }
+  return cache;
+}
+
+at::Tensor Transformer::forward_cached(const at::Tensor& tokens_BT, KVCache& cache) {
+  const int64_t B = tokens_BT.size(0), T = tokens_BT.size(1);
+  if (cache.length + T > cache.capacity())
+    throw Error("generate: " + std::to_string(cache.length + T) + " tokens exceed the cache capacity of " +
+                std::to_string(cache.capacity()));
+  at::NoGradGuard no_grad;
+  auto opts = at::TensorOptions().dtype(at::kLong).device(device());
+  at::Tensor positions_BT = at::arange(cache.length, cache.length + T, opts).unsqueeze(0).expand({B, T});
+  const RopeTables rope = rope_tables(inv_freq_, positions_BT, dtype());
+  const AttentionLayout layout = make_layout(T, cache.length, std::nullopt, config_.sliding_window, device());
+  auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
+  at::Tensor x = embed(tokens_BT);
+  for (int64_t i = 0; i < config_.num_layers; ++i) {
+    BlockContext ctx{&config_, rope, layout, &cache.keys_BKSD[i], &cache.values_BKSD[i], cache.length};
+    x = mlp_block(config_, weights_.blocks[i], attention_block(weights_.blocks[i], x, ctx, norm), norm);
+  }
+  cache.length += T;
+  return logits(rms_norm(x, weights_.final_norm_C));
+}
+
+}  // namespace symtune

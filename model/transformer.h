@@ -1,0 +1,112 @@
+// The decoder-only transformer of the Llama family (Llama, Mistral, Qwen2, Gemma as HF
+// transformers defines them): RMSNorm, rotary positions, grouped-query attention through
+// at::scaled_dot_product_attention, gated MLP (SwiGLU or GeGLU), tied or untied head.
+// Weights are plain tensors named as in HF checkpoints; no torch::nn modules, so the
+// parameter list, its order and its names are ours and stable.
+// Must not include data/ or trainer/.
+//
+// Shape legend: B batch, T tokens in a row, S cached tokens, C hidden size, H query heads,
+// K key/value heads, D head dim, F MLP width, V vocabulary.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/model_config.h"
+
+namespace symtune {
+
+struct BlockWeights {
+  at::Tensor input_norm_C;
+  at::Tensor q_proj_HDxC, k_proj_KDxC, v_proj_KDxC, o_proj_CxHD;
+  at::Tensor q_bias_HD, k_bias_KD, v_bias_KD, o_bias_C;  // undefined unless the config has them
+  at::Tensor post_attention_norm_C;
+  at::Tensor gate_proj_FxC, up_proj_FxC, down_proj_CxF;
+  at::Tensor gate_bias_F, up_bias_F, down_bias_C;  // undefined unless mlp_bias
+};
+
+struct TransformerWeights {
+  at::Tensor embed_VxC;
+  std::vector<BlockWeights> blocks;
+  at::Tensor final_norm_C;
+  at::Tensor lm_head_VxC;  // undefined when the head is tied to embed_VxC
+};
+
+struct TensorSpec {
+  std::string name;  // HF checkpoint name, e.g. "model.layers.3.self_attn.q_proj.weight"
+  std::vector<int64_t> shape;
+};
+
+// Every tensor a checkpoint of `config` holds, in a fixed order.
+std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
+
+// Calls fn(name, tensor) for every weight slot of `config`, in expected_tensors() order;
+// slots may be undefined tensors for the callee to fill.
+void for_each_weight(const ModelConfig& config, TransformerWeights& weights,
+                     const std::function<void(const std::string&, at::Tensor&)>& fn);
+
+// Several examples packed into one row: each token attends only to earlier tokens of its
+// own segment, and rotary positions restart at 0 for each example.
+struct PackedRows {
+  at::Tensor position_ids_BT;  // int64
+  at::Tensor segment_ids_BT;   // int64; equal ids = same example (padding: its own id)
+};
+
+// Keys and values of past tokens for incremental decoding.
+struct KVCache {
+  std::vector<at::Tensor> keys_BKSD, values_BKSD;  // one per layer, preallocated to capacity
+  int64_t length = 0;                               // tokens filled so far
+  int64_t capacity() const { return keys_BKSD.empty() ? 0 : keys_BKSD[0].size(2); }
+};
+
+class Transformer {
+ public:
+  Transformer(ModelConfig config, TransformerWeights weights);
+
+  // Fresh weights for training from scratch: normal(0, 0.02) matrices, unit norms (zero for
+  // Gemma's (1 + w) norms), zero biases; deterministic in `seed`.
+  static TransformerWeights random_weights(const ModelConfig& config, uint64_t seed, at::ScalarType dtype);
+
+  const ModelConfig& config() const { return config_; }
+  TransformerWeights& weights() { return weights_; }
+  const TransformerWeights& weights() const { return weights_; }
+
+  // Calls fn(name, tensor) for every parameter, in expected_tensors() order.
+  void for_each_parameter(const std::function<void(const std::string&, at::Tensor&)>& fn);
+  std::vector<at::Tensor> parameters();
+
+  // Moves and casts every parameter; keeps requires_grad.
+  void to(c10::Device device, at::ScalarType dtype);
+  c10::Device device() const { return weights_.embed_VxC.device(); }
+  at::ScalarType dtype() const { return weights_.embed_VxC.scalar_type(); }
+
+  // Recompute each block in backward instead of keeping its activations.
+  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+
+  // tokens_BT int64 -> final-norm hidden states [B, T, C]. Without `packing` each row is one
+  // causal sequence starting at position 0.
+  at::Tensor hidden_states(const at::Tensor& tokens_BT, const std::optional<PackedRows>& packing = std::nullopt);
+  at::Tensor logits(const at::Tensor& hidden_BTC);
+  at::Tensor forward(const at::Tensor& tokens_BT, const std::optional<PackedRows>& packing = std::nullopt) {
+    return logits(hidden_states(tokens_BT, packing));
+  }
+
+  KVCache make_cache(int64_t batch, int64_t capacity) const;
+  // Appends tokens_BT to the cache and returns logits [B, T, V] for them.
+  at::Tensor forward_cached(const at::Tensor& tokens_BT, KVCache& cache);
+
+ private:
+  at::Tensor embed(const at::Tensor& tokens_BT);
+  at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
+
+  ModelConfig config_;
+  TransformerWeights weights_;
+  at::Tensor inv_freq_;  // fp32 [D/2]
+  bool activation_checkpointing_ = false;
+};
+
+}  // namespace symtune

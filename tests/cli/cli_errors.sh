@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The symtune binary on bad input: one clear line on stderr naming the file or option, a
+# non-zero exit, never a crash (a signal would give an exit status above 128).
+set -u
+bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0 passed=0
+
+expect_error() {  # expect_error "what" "pattern in stderr" command...
+  local what=$1 pattern=$2; shift 2
+  local status
+  "$@" >"$work/out" 2>"$work/err"; status=$?
+  if [ "$status" -eq 0 ] || [ "$status" -ge 128 ]; then
+    echo "FAIL: $what: exit status $status (wanted a clean failure)"; cat "$work/err"; failures=$((failures + 1))
+  elif ! grep -q -- "$pattern" "$work/err"; then
+    echo "FAIL: $what: stderr lacks '$pattern':"; cat "$work/err"; failures=$((failures + 1))
+  else
+    echo "ok: $what -> $(head -c 300 "$work/err" | head -n 1)"; passed=$((passed + 1))
+  fi
+}
+
+expect_ok() {  # expect_ok "what" "pattern in stdout" command...
+  local what=$1 pattern=$2; shift 2
+  if "$@" >"$work/out" 2>"$work/err" && grep -q -- "$pattern" "$work/out"; then
+    echo "ok: $what"; passed=$((passed + 1))
+  else
+    echo "FAIL: $what"; cat "$work/out" "$work/err"; failures=$((failures + 1))
+  fi
+}
+
+expect_ok "--help lists every subcommand" "generate" "$bin" --help
+for cmd in convert export generate inspect; do
+  expect_ok "$cmd --help documents its options" "--" "$bin" "$cmd" --help
+done
+expect_error "no subcommand" "subcommand" "$bin"
+expect_error "unknown option" "--bogus" "$bin" inspect --model "$work" --bogus
+expect_error "missing model directory" "$work/absent: model directory not found" "$bin" inspect --model "$work/absent"
+mkdir -p "$work/noconfig"
+expect_error "directory without config.json" "config.json: not found" "$bin" inspect --model "$work/noconfig"
+mkdir -p "$work/badjson" && echo '{"architectures": [' >"$work/badjson/config.json"
+expect_error "malformed config.json" "config.json: not valid JSON" "$bin" inspect --model "$work/badjson"
+mkdir -p "$work/gpt2" && echo '{"architectures": ["GPT2LMHeadModel"]}' >"$work/gpt2/config.json"
+expect_error "unknown architecture" "architecture 'GPT2LMHeadModel' is not supported" "$bin" inspect --model "$work/gpt2"
+cat >"$work/noweights.json" <<'JSON'
+{"architectures":["LlamaForCausalLM"],"vocab_size":8,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2}
+JSON
+mkdir -p "$work/noweights" && cp "$work/noweights.json" "$work/noweights/config.json"
+expect_error "no weights" "no model.safetensors" "$bin" inspect --model "$work/noweights"
+mkdir -p "$work/trunc" && cp "$work/noweights.json" "$work/trunc/config.json"
+printf '\x10\x00\x00\x00\x00\x00\x00\x00{"a":' >"$work/trunc/model.safetensors"
+expect_error "truncated safetensors" "model.safetensors" "$bin" inspect --model "$work/trunc"
+printf 'not a checkpoint' >"$work/x.bin"
+expect_error "convert of a foreign file" "x.bin" "$bin" convert --from llama2c "$work/x.bin" --tokenizer "$work/none.model" --out "$work/o"
+expect_error "convert from an unknown format" "--from" "$bin" convert --from gguf "$work/x.bin" --tokenizer "$work/t" --out "$work/o"
+expect_error "bad dtype" "--dtype: 'float64'" "$bin" export --model "$work/absent" --out "$work/o" --dtype float64
+
+echo "$passed passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,206 @@
+// HF model directories: export round trips, sharding, and a clear error for each kind of bad
+// directory (missing/extra tensor, wrong shape, unknown architecture, missing tokenizer).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/file_io.h"
+#include "data/tokenizer.h"
+#include "model/hf_checkpoint.h"
+#include "model/safetensors.h"
+#include "test_support.h"
+
+namespace symtune {
+namespace {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+ModelConfig tiny_config() {
+  return parse_model_config(R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","vocab_size":40,
+    "hidden_size":16,"intermediate_size":24,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
+    "rms_norm_eps":1e-5,"rope_theta":10000.0,"tie_word_embeddings":false,"bos_token_id":1,"eos_token_id":2})",
+                            "tiny");
+}
+
+std::unique_ptr<Transformer> tiny_model() {
+  ModelConfig c = tiny_config();
+  return std::make_unique<Transformer>(c, Transformer::random_weights(c, 3, at::kFloat));
+}
+
+std::string load_error(const fs::path& dir) {
+  try {
+    load_pretrained(dir);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Rewrites dir/model.safetensors through `edit`, which may add, drop or replace tensors.
+void edit_weights(const fs::path& dir,
+                  const std::function<void(std::vector<std::pair<std::string, at::Tensor>>&)>& edit) {
+  auto f = SafetensorsFile::open(dir / "model.safetensors");
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& e : f.entries()) tensors.emplace_back(e.name, f.load(e.name));
+  edit(tensors);
+  write_safetensors(dir / "model.safetensors", tensors);
+}
+
+TEST(Checkpoint, Fp32ExportLoadsBackBitIdentical) {
+  test::ScratchDir dir;
+  auto model = tiny_model();
+  save_pretrained(*model, dir / "out");
+  auto again = load_pretrained(dir / "out");
+  auto a = model->parameters(), b = again->parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(at::equal(a[i], b[i]));
+  json cfg = json::parse(read_text_file(dir / "out" / "config.json"));
+  EXPECT_EQ(cfg["dtype"], "float32");
+  EXPECT_EQ(cfg["architectures"][0], "LlamaForCausalLM");
+}
+
+TEST(Checkpoint, Bf16ShardedExportHoldsRoundedWeightsAndAnIndex) {
+  test::ScratchDir dir;
+  auto model = tiny_model();
+  SaveOptions save;
+  save.dtype = at::kBFloat16;
+  save.max_shard_bytes = 2000;
+  save_pretrained(*model, dir / "out", save);
+  ASSERT_TRUE(fs::exists(dir / "out" / "model.safetensors.index.json"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "model.safetensors"));
+  auto again = load_pretrained(dir / "out");
+  auto a = model->parameters(), b = again->parameters();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(at::equal(a[i].to(at::kBFloat16).to(at::kFloat), b[i]));
+}
+
+TEST(Checkpoint, SaveRefusesToOverwriteAndLeavesNoPartialDirectory) {
+  test::ScratchDir dir;
+  auto model = tiny_model();
+  fs::create_directories(dir / "out");
+  write_text_file_atomically(dir / "out" / "keep.txt", "precious");
+  EXPECT_THROW(save_pretrained(*model, dir / "out"), Error);
+  EXPECT_EQ(read_text_file(dir / "out" / "keep.txt"), "precious");
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos);
+}
+
+TEST(Checkpoint, MissingTensorIsNamed) {
+  test::ScratchDir dir;
+  save_pretrained(*tiny_model(), dir / "m");
+  edit_weights(dir / "m", [](auto& t) {
+    t.erase(std::remove_if(t.begin(), t.end(), [](auto& p) { return p.first == "model.layers.1.mlp.up_proj.weight"; }),
+            t.end());
+  });
+  const std::string err = load_error(dir / "m");
+  EXPECT_NE(err.find("missing: model.layers.1.mlp.up_proj.weight"), std::string::npos) << err;
+}
+
+TEST(Checkpoint, UnexpectedTensorIsNamed) {
+  test::ScratchDir dir;
+  save_pretrained(*tiny_model(), dir / "m");
+  edit_weights(dir / "m", [](auto& t) { t.emplace_back("model.layers.0.self_attn.rotary_emb.inv_freq", at::zeros({2})); });
+  const std::string err = load_error(dir / "m");
+  EXPECT_NE(err.find("unexpected tensor(s)"), std::string::npos) << err;
+  EXPECT_NE(err.find("model.layers.0.self_attn.rotary_emb.inv_freq"), std::string::npos) << err;
+}
+
+TEST(Checkpoint, ShapeMismatchNamesFileTensorAndBothShapes) {
+  test::ScratchDir dir;
+  save_pretrained(*tiny_model(), dir / "m");
+  edit_weights(dir / "m", [](auto& t) {
+    for (auto& [name, tensor] : t)
+      if (name == "model.layers.0.self_attn.k_proj.weight") tensor = at::zeros({16, 16});
+  });
+  const std::string err = load_error(dir / "m");
+  EXPECT_NE(err.find("model.safetensors: tensor 'model.layers.0.self_attn.k_proj.weight' has shape [16, 16], but "
+                     "config.json implies [8, 16]"),
+            std::string::npos)
+      << err;
+}
+
+TEST(Checkpoint, UnknownArchitectureAndUnsupportedOptionsAreRefusedByName) {
+  EXPECT_THROW(
+      {
+        try {
+          parse_model_config(R"({"architectures":["GPT2LMHeadModel"],"vocab_size":8})", "config.json");
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("architecture 'GPT2LMHeadModel' is not supported"), std::string::npos);
+          throw;
+        }
+      },
+      Error);
+  json base = json::parse(tiny_config().source_json);
+  auto refused = [&](json patch, const std::string& expected) {
+    json j = base;
+    j.merge_patch(patch);
+    try {
+      parse_model_config(j.dump(), "config.json");
+      ADD_FAILURE() << "accepted " << patch.dump();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  refused({{"rope_scaling", {{"rope_type", "yarn"}, {"factor", 4.0}}}}, "rope type 'yarn' is not supported");
+  refused({{"hidden_act", "relu"}}, "\"relu\" is not supported");
+  refused({{"attention_dropout", 0.1}}, "attention_dropout");
+  refused({{"num_key_value_heads", 3}}, "multiple of num_key_value_heads");
+  refused({{"hidden_size", "wide"}}, "'hidden_size' must be an integer");
+  refused({{"final_logit_softcapping", 30.0}}, "final_logit_softcapping");
+}
+
+TEST(Checkpoint, ConfigJsonOfBothTransformersGenerationsParsesTheSame) {
+  const ModelConfig v4 = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":8,"hidden_size":8,
+    "intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"rope_theta":500000.0,
+    "rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,
+    "original_max_position_embeddings":8192}})", "v4");
+  const ModelConfig v5 = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":8,"hidden_size":8,
+    "intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"rope_parameters":{"rope_type":"llama3",
+    "rope_theta":500000.0,"factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,
+    "original_max_position_embeddings":8192}})", "v5");
+  EXPECT_EQ(v4.rope.type, "llama3");
+  EXPECT_EQ(v5.rope.type, "llama3");
+  EXPECT_EQ(v4.rope.theta, v5.rope.theta);
+  EXPECT_EQ(v4.rope.original_max_position_embeddings, v5.rope.original_max_position_embeddings);
+  EXPECT_EQ(v4.head_dim, 4);
+}
+
+TEST(Checkpoint, MissingTokenizerAndVocabMismatchAreClearErrors) {
+  test::ScratchDir dir;
+  save_pretrained(*tiny_model(), dir / "m");
+  try {
+    load_tokenizer(dir / "m", {}, 40);
+    ADD_FAILURE() << "loaded a tokenizer from a directory without one";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no tokenizer found"), std::string::npos) << e.what();
+  }
+  const fs::path sp = test::shared_data_dir() / "models" / "stories260K" / "tok512.model";
+  if (!fs::exists(sp)) GTEST_SKIP() << "shared data not found: the vocab mismatch half needs tok512.model";
+  fs::copy_file(sp, dir / "m" / "tokenizer.model");
+  try {
+    load_tokenizer(dir / "m", {}, 40);
+    ADD_FAILURE() << "accepted a 512-piece tokenizer for a 40-token model";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("512 pieces but the model's vocab_size is 40"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Checkpoint, MissingDirectoryConfigOrShardAreClearErrors) {
+  test::ScratchDir dir;
+  EXPECT_NE(load_error(dir / "nowhere").find("model directory not found"), std::string::npos);
+  fs::create_directories(dir / "empty");
+  EXPECT_NE(load_error(dir / "empty").find("config.json"), std::string::npos);
+  SaveOptions save;
+  save.max_shard_bytes = 2000;
+  save_pretrained(*tiny_model(), dir / "sharded", save);
+  std::string victim;
+  for (const auto& entry : fs::directory_iterator(dir / "sharded"))
+    if (entry.path().filename().string().rfind("model-00002-of-", 0) == 0) victim = entry.path().filename().string();
+  ASSERT_FALSE(victim.empty());
+  fs::remove(dir / "sharded" / victim);
+  const std::string err = load_error(dir / "sharded");
+  EXPECT_NE(err.find("lists shard '" + victim + "', which does not exist"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace symtune

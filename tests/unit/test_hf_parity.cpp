@@ -1,0 +1,97 @@
+// Parity with HF transformers: tiny random models of each supported architecture, written by
+// tests/python/make_hf_fixtures.py, must give HF's logits, plain and with packed rows.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+
+#include "model/hf_checkpoint.h"
+#include "model/safetensors.h"
+#include "test_support.h"
+
+namespace symtune {
+namespace {
+namespace fs = std::filesystem;
+
+// fp32 on CPU: the same operations in a different order (SDPA vs HF's eager matmuls, fused
+// vs split RoPE) differ by a few ulps per layer; 1e-4 on logits of magnitude ~1 leaves
+// room for that and none for a wrong formula (those show up at 1e-2 and above).
+constexpr double kFp32Tolerance = 1e-4;
+
+struct Fixture {
+  at::Tensor tokens, position_ids, segment_ids;
+};
+
+Fixture read_fixture(const fs::path& dir) {
+  std::ifstream in(dir / "reference.json");
+  nlohmann::json j = nlohmann::json::parse(in);
+  auto to_tensor = [](const nlohmann::json& rows) {
+    std::vector<at::Tensor> out;
+    for (const auto& r : rows) out.push_back(at::tensor(r.get<std::vector<int64_t>>(), at::kLong));
+    return at::stack(out);
+  };
+  return {to_tensor(j["tokens"]), to_tensor(j["position_ids"]), to_tensor(j["segment_ids"])};
+}
+
+class HfParity : public ::testing::TestWithParam<std::string> {
+ protected:
+  fs::path case_dir() const {
+    fs::path root = test::hf_fixtures_dir();
+    if (root.empty() || !fs::exists(root / GetParam()))
+      return {};
+    return root / GetParam();
+  }
+};
+
+TEST_P(HfParity, LogitsMatchTransformersInFp32WithAndWithoutPacking) {
+  const fs::path dir = case_dir();
+  if (dir.empty()) GTEST_SKIP() << "SYMTUNE_HF_FIXTURES not set; run via ctest (make_hf_fixtures.py writes them)";
+  Fixture fx = read_fixture(dir);
+  auto ref = SafetensorsFile::open(dir / "reference.safetensors");
+  auto model = load_pretrained(dir);
+  at::NoGradGuard no_grad;
+  const at::Tensor plain = model->forward(fx.tokens);
+  const double plain_err = test::max_abs_diff(plain, ref.load("plain_logits"));
+  const at::Tensor packed = model->forward(fx.tokens, PackedRows{fx.position_ids, fx.segment_ids});
+  const double packed_err = test::max_abs_diff(packed, ref.load("packed_logits"));
+  std::printf("%s: max |logit - HF| plain %.3g, packed %.3g (logit scale %.3g)\n", GetParam().c_str(), plain_err,
+              packed_err, plain.abs().max().item<double>());
+  EXPECT_LE(plain_err, kFp32Tolerance);
+  EXPECT_LE(packed_err, kFp32Tolerance);
+  // A packed forward must differ from the plain one (the test data would be useless otherwise).
+  EXPECT_GT(test::max_abs_diff(plain, packed), 1e-3);
+}
+
+TEST_P(HfParity, LogitsMatchTransformersInBf16OnCuda) {
+  const fs::path dir = case_dir();
+  if (dir.empty()) GTEST_SKIP() << "no fixtures";
+  if (!torch::cuda::is_available() || !fs::exists(dir / "reference_bf16_cuda.safetensors"))
+    GTEST_SKIP() << "needs a CUDA device and fixtures written on it";
+  Fixture fx = read_fixture(dir);
+  auto ref = SafetensorsFile::open(dir / "reference_bf16_cuda.safetensors");
+  auto ref32 = SafetensorsFile::open(dir / "reference.safetensors");
+  LoadOptions load;
+  load.dtype = at::kBFloat16;
+  load.device = c10::Device(c10::kCUDA, 0);
+  auto model = load_pretrained(dir, load);
+  at::NoGradGuard no_grad;
+  const at::Tensor plain = model->forward(fx.tokens);
+  const at::Tensor packed = model->forward(fx.tokens, PackedRows{fx.position_ids, fx.segment_ids});
+  const double plain_err = test::max_abs_diff(plain, ref.load("plain_logits"));
+  const double packed_err = test::max_abs_diff(packed, ref.load("packed_logits"));
+  // How far HF's own bf16 run is from the fp32 truth sets the scale of acceptable bf16 error.
+  const double hf_bf16_err = test::max_abs_diff(ref.load("plain_logits"), ref32.load("plain_logits"));
+  std::printf("%s bf16 cuda: max |logit - HF bf16| plain %.3g, packed %.3g; HF bf16 vs fp32 %.3g\n",
+              GetParam().c_str(), plain_err, packed_err, hf_bf16_err);
+  EXPECT_LE(plain_err, std::max(2 * hf_bf16_err, 0.05));
+  EXPECT_LE(packed_err, std::max(2 * hf_bf16_err, 0.05));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllArchitectures, HfParity,
+                         ::testing::Values("llama", "llama_llama3_rope_tied", "mistral_sliding_window", "qwen2",
+                                           "gemma"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace symtune

@@ -1,0 +1,77 @@
+// A real pretrained model: llama2.c's stories260K, converted, must reproduce the documented
+// greedy continuation token for token (shared/data/models/stories260K/README.md).
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/error.h"
+#include "data/tokenizer.h"
+#include "model/generate.h"
+#include "model/hf_checkpoint.h"
+#include "model/llama2c_import.h"
+#include "test_support.h"
+
+namespace symtune {
+namespace {
+namespace fs = std::filesystem;
+
+fs::path stories_dir() { return test::shared_data_dir() / "models" / "stories260K"; }
+
+TEST(Llama2cImport, Stories260KReproducesTheDocumentedGreedyText) {
+  if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found: " << stories_dir();
+  auto model = import_llama2c(stories_dir() / "stories260K.bin");
+  EXPECT_EQ(model->config().num_parameters(), 260032);
+  auto tok = load_sentencepiece(stories_dir() / "tok512.model");
+  std::vector<int64_t> prompt{1};
+  for (int64_t id : tok->encode("Once upon a time")) prompt.push_back(id);
+  EXPECT_EQ(prompt, (std::vector<int64_t>{1, 403, 407, 261, 378}));
+  GenerateOptions greedy;
+  greedy.max_new_tokens = 56;
+  std::vector<int64_t> out = generate(*model, prompt, greedy);
+  std::vector<int64_t> text(prompt.begin() + 1, prompt.end());
+  text.insert(text.end(), out.begin(), out.end());
+  EXPECT_EQ(tok->decode(text),
+            "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she "
+            "saw a big, red ball. She wanted to play with it, but it was too high");
+
+  // Teacher-forced NLL of the 4 prompt tokens given BOS, as recorded in the README.
+  at::NoGradGuard no_grad;
+  at::Tensor ids = at::tensor(prompt, at::kLong).unsqueeze(0);
+  at::Tensor logits = model->forward(ids.narrow(1, 0, 4));
+  const double nll = at::cross_entropy_loss(logits.squeeze(0), ids.narrow(1, 1, 4).squeeze(0)).item<double>();
+  EXPECT_NEAR(nll, 0.068522453904734, 1e-5);
+}
+
+TEST(Llama2cImport, ConvertedDirectoryLoadsWithIdenticalLogits) {
+  if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found";
+  test::ScratchDir dir;
+  auto model = import_llama2c(stories_dir() / "stories260K.bin");
+  save_pretrained(*model, dir / "hf");
+  auto loaded = load_pretrained(dir / "hf");
+  at::NoGradGuard no_grad;
+  at::Tensor ids = at::randint(0, 512, {2, 20}, at::kLong);
+  EXPECT_TRUE(at::equal(model->forward(ids), loaded->forward(ids)));
+}
+
+TEST(Llama2cImport, TruncatedOrForeignFilesAreRefused) {
+  if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found";
+  test::ScratchDir dir;
+  std::string bytes;
+  {
+    std::ifstream in(stories_dir() / "stories260K.bin", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  test::write_bytes(dir / "cut.bin", bytes.substr(0, bytes.size() - 4));
+  try {
+    import_llama2c(dir / "cut.bin");
+    ADD_FAILURE() << "accepted a truncated checkpoint";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("1056536 bytes, but the header implies 1056540"), std::string::npos)
+        << e.what();
+  }
+  test::write_bytes(dir / "text.bin", "this is not a checkpoint at all, just text");
+  EXPECT_THROW(import_llama2c(dir / "text.bin"), Error);
+}
+
+}  // namespace
+}  // namespace symtune

@@ -1,0 +1,44 @@
+#include "test_support.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+
+namespace symtune::test {
+namespace fs = std::filesystem;
+
+ScratchDir::ScratchDir() {
+  static std::atomic<int> counter{0};
+  path_ = fs::temp_directory_path() /
+          ("symtune-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
+fs::path shared_data_dir() {
+  if (const char* env = std::getenv("SYMTUNE_SHARED_DATA")) return env;
+  fs::path guess = fs::path(SYMTUNE_SOURCE_DIR) / ".." / "shared" / "data";
+  return fs::exists(guess) ? fs::canonical(guess) : fs::path();
+}
+
+fs::path hf_fixtures_dir() {
+  const char* env = std::getenv("SYMTUNE_HF_FIXTURES");
+  return env ? fs::path(env) : fs::path();
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a.to(at::kCPU, at::kDouble) - b.to(at::kCPU, at::kDouble)).abs().max().item<double>();
+}
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace symtune::test
