@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The GPU checks, in one go on a GPU machine (CUDA LibTorch in python3, no internet, no apt):
+# build against the machine's LibTorch, run the whole test suite (bf16 CUDA parity included),
+# then time forward+backward of the Llama 124M and 1.1B shapes next to HF transformers.
+#
+#   bench/gpu_check.sh OUT_DIR [ANCHOR_HF_PY]
+#
+# C++ dependencies come from .devdeps/usr (Debian packages unpacked; see README, "GPU machines").
+set -uo pipefail
+out=${1:?usage: gpu_check.sh OUT_DIR [ANCHOR_HF_PY]}
+anchor=${2:-}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+mkdir -p "$out"
+export LD_LIBRARY_PATH="$root/.devdeps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' | tee -a "$out/gpu.txt"
+start=$(date +%s)
+scripts/setup.sh --torch system --build-dir build-gpu 2>&1 | grep -v "^\s*$" | tail -4
+echo "build: $(( $(date +%s) - start )) s"
+ctest --test-dir build-gpu -j 8 --output-on-failure 2>&1 | tee "$out/ctest.txt" | tail -15
+SYMTUNE_HF_FIXTURES=build-gpu/tests/hf_fixtures build-gpu/tests/test_hf_parity --gtest_filter='*Bf16*' 2>&1 |
+  grep -E "bf16 cuda|OK|FAILED|PASSED" | tee "$out/parity_bf16.txt"
+for args in "--shape 124m --batch 16" "--shape 124m --batch 16 --checkpointing" "--shape 1.1b --batch 8"; do
+  build-gpu/bench/bench_forward_backward $args 2>&1 | tee -a "$out/bench.jsonl"
+done
+if [ -n "$anchor" ] && [ -f "$anchor" ]; then
+  python3 "$anchor" --shape 124m --batch 16 2>&1 | grep '^{' | tee -a "$out/bench.jsonl"
+  python3 "$anchor" --shape 1.1b --batch 8 2>&1 | grep '^{' | tee -a "$out/bench.jsonl"
+fi
+echo "total: $(( $(date +%s) - start )) s"
