@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include <execinfo.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,6 +9,26 @@
 
 namespace symtune::test {
 namespace fs = std::filesystem;
+
+namespace {
+// A crash in a test prints its stack, so a failure on a machine we cannot log into (a lent
+// GPU machine) still says where it happened.
+void print_stack_and_die(int sig) {
+  void* frames[64];
+  const int n = backtrace(frames, 64);
+  const char msg[] = "\n*** fatal signal in test; stack:\n";
+  (void)!write(2, msg, sizeof(msg) - 1);
+  backtrace_symbols_fd(frames, n, 2);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+[[maybe_unused]] const bool crash_handler_installed = [] {
+  signal(SIGSEGV, print_stack_and_die);
+  signal(SIGABRT, print_stack_and_die);
+  signal(SIGBUS, print_stack_and_die);
+  return true;
+}();
+}  // namespace
 
 ScratchDir::ScratchDir() {
   static std::atomic<int> counter{0};

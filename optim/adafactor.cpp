@@ -1,0 +1,388 @@
+#include "optim/adafactor.h"
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "common/error.h"
+#include "common/json_keys.h"
+
+namespace symtune {
+
+// ---- options ------------------------------------------------------------------------------
+
+AdafactorOptions AdafactorOptions::t5x() {
+  AdafactorOptions o;
+  o.relative_step = false;  // T5X takes the rate from a schedule
+  o.factored_dims = FactoredDims::kLargestTwo;
+  o.min_dim_size_to_factor = 128;
+  o.weight_decay_scaled_by_lr = false;
+  return o;
+}
+
+void AdafactorOptions::validate(const std::string& where) const {
+  auto finite = [&](double v, const char* name) {
+    if (!std::isfinite(v)) throw Error(where + ": '" + name + "' must be a finite number, found " + std::to_string(v));
+  };
+  finite(eps1, "eps1");
+  finite(eps2, "eps2");
+  finite(clip_threshold, "clip_threshold");
+  finite(decay_rate, "decay_rate");
+  finite(weight_decay, "weight_decay");
+  if (lr) {
+    finite(*lr, "lr");
+    if (*lr <= 0) throw Error(where + ": 'lr' must be positive, found " + std::to_string(*lr));
+    if (relative_step)
+      throw Error(where + ": 'lr' is set together with 'relative_step': true; relative steps compute their own "
+                  "rate. Remove 'lr' or set 'relative_step': false");
+  }
+  if (warmup_init && !relative_step) throw Error(where + ": 'warmup_init' needs 'relative_step': true");
+  if (eps1 < 0) throw Error(where + ": 'eps1' must be >= 0");
+  if (eps2 <= 0) throw Error(where + ": 'eps2' must be positive");
+  if (clip_threshold <= 0) throw Error(where + ": 'clip_threshold' must be positive");
+  if (decay_rate >= 0)
+    throw Error(where + ": 'decay_rate' must be negative (beta2_t = 1 - t^decay_rate; the paper uses -0.8), found " +
+                std::to_string(decay_rate));
+  if (beta1) {
+    finite(*beta1, "beta1");
+    if (*beta1 < 0 || *beta1 >= 1) throw Error(where + ": 'beta1' must be in [0, 1), found " + std::to_string(*beta1));
+  }
+  if (weight_decay < 0) throw Error(where + ": 'weight_decay' must be >= 0, found " + std::to_string(weight_decay));
+  if (step_offset < 0) throw Error(where + ": 'step_offset' must be >= 0");
+  if (min_dim_size_to_factor < 0) throw Error(where + ": 'min_dim_size_to_factor' must be >= 0");
+}
+
+AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::string& where) {
+  require_known_keys(j,
+                     {"preset", "lr", "relative_step", "warmup_init", "scale_parameter", "eps1", "eps2",
+                      "clip_threshold", "decay_rate", "step_offset", "beta1", "weight_decay",
+                      "weight_decay_scaled_by_lr", "factored_dims", "min_dim_size_to_factor", "stochastic_rounding",
+                      "seed"},
+                     where);
+  AdafactorOptions o;
+  if (j.contains("preset")) {
+    const std::string preset = j["preset"].is_string() ? j["preset"].get<std::string>() : "";
+    if (preset == "t5x") o = AdafactorOptions::t5x();
+    else if (preset != "hf") throw Error(where + ": 'preset' must be \"hf\" or \"t5x\", found " + j["preset"].dump());
+  }
+  auto number = [&](const char* key, double& out) {
+    if (!j.contains(key)) return;
+    if (!j[key].is_number()) throw Error(where + ": '" + key + "' must be a number, found " + j[key].dump());
+    out = j[key].get<double>();
+  };
+  auto integer = [&](const char* key, auto& out) {
+    if (!j.contains(key)) return;
+    if (!j[key].is_number_integer()) throw Error(where + ": '" + key + "' must be an integer, found " + j[key].dump());
+    out = j[key].get<std::decay_t<decltype(out)>>();
+  };
+  auto boolean = [&](const char* key, bool& out) {
+    if (!j.contains(key)) return;
+    if (!j[key].is_boolean()) throw Error(where + ": '" + key + "' must be true or false, found " + j[key].dump());
+    out = j[key].get<bool>();
+  };
+  auto optional_number = [&](const char* key, std::optional<double>& out) {
+    if (!j.contains(key)) return;
+    if (j[key].is_null()) { out.reset(); return; }
+    double v = 0;
+    number(key, v);
+    out = v;
+  };
+  optional_number("lr", o.lr);
+  boolean("relative_step", o.relative_step);
+  // An explicit lr without an explicit relative_step means the user wants that rate (HF's
+  // default relative_step=true would otherwise reject it).
+  if (o.lr && !j.contains("relative_step")) o.relative_step = false;
+  boolean("warmup_init", o.warmup_init);
+  boolean("scale_parameter", o.scale_parameter);
+  number("eps1", o.eps1);
+  number("eps2", o.eps2);
+  number("clip_threshold", o.clip_threshold);
+  number("decay_rate", o.decay_rate);
+  integer("step_offset", o.step_offset);
+  optional_number("beta1", o.beta1);
+  number("weight_decay", o.weight_decay);
+  boolean("weight_decay_scaled_by_lr", o.weight_decay_scaled_by_lr);
+  if (j.contains("factored_dims")) {
+    const std::string v = j["factored_dims"].is_string() ? j["factored_dims"].get<std::string>() : "";
+    if (v == "last_two") o.factored_dims = FactoredDims::kLastTwo;
+    else if (v == "largest_two") o.factored_dims = FactoredDims::kLargestTwo;
+    else throw Error(where + ": 'factored_dims' must be \"last_two\" or \"largest_two\", found " + j["factored_dims"].dump());
+  }
+  integer("min_dim_size_to_factor", o.min_dim_size_to_factor);
+  boolean("stochastic_rounding", o.stochastic_rounding);
+  integer("seed", o.seed);
+  o.validate(where);
+  return o;
+}
+
+// ---- the optimizer ------------------------------------------------------------------------
+
+namespace {
+
+// Stacked groups are capped so the temporary fp32 copies stay bounded (~512 MiB per group).
+constexpr int64_t kMaxGroupElements = int64_t(1) << 27;
+
+std::vector<int64_t> trailing_dims(int64_t rank) {  // dims 1..rank of a stacked [N, ...] tensor
+  std::vector<int64_t> d(rank);
+  std::iota(d.begin(), d.end(), 1);
+  return d;
+}
+
+// RMS of each slice of a stacked [N, ...] tensor, as HF computes it: ||x||_2 / sqrt(numel).
+at::Tensor rms_per_slice(const at::Tensor& x_N) {
+  const int64_t per_slice = x_N.numel() / std::max<int64_t>(x_N.size(0), 1);
+  return at::linalg_vector_norm(x_N, 2, trailing_dims(x_N.dim() - 1)) / std::sqrt(static_cast<double>(per_slice));
+}
+
+// [N] -> [N, 1, 1, ...] to broadcast against a stacked tensor of rank `rank` + 1.
+at::Tensor per_slice(const at::Tensor& v_N, int64_t rank) {
+  std::vector<int64_t> shape(rank + 1, 1);
+  shape[0] = v_N.size(0);
+  return v_N.view(shape);
+}
+
+// Rounds fp32 to bf16 stochastically: add uniform noise below bf16's last bit, then truncate.
+at::Tensor stochastic_round_to_bf16(const at::Tensor& x32, at::Generator& gen) {
+  at::Tensor bits = x32.contiguous().view(at::kInt);
+  at::Tensor noise = at::randint(0, 1 << 16, x32.sizes(), gen, at::TensorOptions().dtype(at::kInt).device(x32.device()));
+  constexpr int64_t kHigh16Bits = -65536;  // 0xFFFF0000 as a signed 32-bit value
+  at::Tensor rounded = (bits + noise).bitwise_and(kHigh16Bits);
+  // Keep non-finite values as they are (the noise must not turn inf into NaN).
+  return at::where(x32.isfinite(), rounded.view(at::kFloat), x32).to(at::kBFloat16);
+}
+
+}  // namespace
+
+struct Adafactor::Group {
+  std::vector<size_t> members;  // indices into params_
+  std::vector<int64_t> shape;   // of one member
+  std::optional<std::pair<int64_t, int64_t>> factored;
+  at::Tensor row_N, col_N, v_N, m_N;  // fp32 state, stacked over members
+};
+
+std::optional<std::pair<int64_t, int64_t>> Adafactor::factored_dims_for(at::IntArrayRef shape,
+                                                                        const AdafactorOptions& o) {
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  if (rank < 2) return std::nullopt;
+  int64_t d0 = rank - 1, d1 = rank - 2;  // d0: reduced for row statistics; d1: for column statistics
+  if (o.factored_dims == FactoredDims::kLargestTwo) {
+    std::vector<int64_t> order(rank);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return shape[a] < shape[b]; });
+    d0 = order[rank - 1];
+    d1 = order[rank - 2];
+  }
+  if (std::min(shape[d0], shape[d1]) < o.min_dim_size_to_factor) return std::nullopt;
+  return std::make_pair(d0, d1);
+}
+
+Adafactor::Adafactor(std::vector<NamedParameter> params, AdafactorOptions options)
+    : options_(std::move(options)), params_(std::move(params)) {
+  options_.validate("adafactor");
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const at::Tensor& p = params_[i].tensor;
+    if (!p.is_floating_point()) throw Error("adafactor: parameter '" + params_[i].name + "' is not floating point");
+    const std::vector<int64_t> shape = p.sizes().vec();
+    Group* group = nullptr;
+    for (auto& g : groups_) {
+      const at::Tensor& first = params_[g->members[0]].tensor;
+      if (g->shape == shape && first.device() == p.device() && first.scalar_type() == p.scalar_type() &&
+          static_cast<int64_t>(g->members.size() + 1) * p.numel() <= kMaxGroupElements) {
+        group = g.get();
+        break;
+      }
+    }
+    if (group == nullptr) {
+      groups_.push_back(std::make_unique<Group>());
+      group = groups_.back().get();
+      group->shape = shape;
+      group->factored = factored_dims_for(shape, options_);
+    }
+    group->members.push_back(i);
+  }
+  for (auto& g : groups_) {
+    const int64_t n = static_cast<int64_t>(g->members.size());
+    auto f32 = at::TensorOptions().dtype(at::kFloat).device(params_[g->members[0]].tensor.device());
+    std::vector<int64_t> full{n};
+    full.insert(full.end(), g->shape.begin(), g->shape.end());
+    if (g->factored) {
+      auto [d0, d1] = *g->factored;
+      std::vector<int64_t> row = full, col = full;
+      row.erase(row.begin() + 1 + d0);
+      col.erase(col.begin() + 1 + d1);
+      g->row_N = at::zeros(row, f32);
+      g->col_N = at::zeros(col, f32);
+    } else {
+      g->v_N = at::zeros(full, f32);
+    }
+    if (options_.beta1) g->m_N = at::zeros(full, f32);
+  }
+}
+
+Adafactor::~Adafactor() = default;
+Adafactor::Adafactor(Adafactor&&) noexcept = default;
+
+void Adafactor::step(std::optional<double> lr) {
+  at::NoGradGuard no_grad;
+  const AdafactorOptions& o = options_;
+  double rho;
+  if (o.relative_step) {
+    const double t = static_cast<double>(step_ + 1);
+    rho = std::min(o.warmup_init ? 1e-6 * t : 1e-2, 1.0 / std::sqrt(t));
+  } else if (lr || o.lr) {
+    rho = lr ? *lr : *o.lr;
+    if (!std::isfinite(rho) || rho < 0) throw Error("adafactor: learning rate " + std::to_string(rho) + " is not valid");
+  } else {
+    throw Error("adafactor: no learning rate: set 'lr', pass one from a schedule, or use 'relative_step'");
+  }
+  ++step_;
+  const double decay_t = std::max<double>(1.0, static_cast<double>(step_ - o.step_offset));
+  const double beta2 = 1.0 - std::pow(decay_t, o.decay_rate);
+
+  for (auto& g : groups_) {
+    // Members with a gradient. On CUDA a whole group is stacked into one batch, so a step
+    // launches a few dozen kernels per shape instead of per parameter; on the CPU there is no
+    // launch cost to save, and updating each member in place avoids the stacked copies.
+    std::vector<int64_t> active;
+    for (size_t k = 0; k < g->members.size(); ++k)
+      if (params_[g->members[k]].tensor.grad().defined()) active.push_back(static_cast<int64_t>(k));
+    if (active.empty()) continue;
+    const bool stack_wanted = o.batching == AdafactorOptions::Batching::kStacked ||
+                              (o.batching == AdafactorOptions::Batching::kAuto && params_[g->members[0]].tensor.is_cuda());
+    const bool stack = stack_wanted && active.size() == g->members.size() && active.size() > 1;
+    std::vector<std::vector<int64_t>> batches;
+    if (stack) batches.push_back(active);
+    else for (int64_t k : active) batches.push_back({k});
+
+    const int64_t rank = static_cast<int64_t>(g->shape.size());
+    for (const auto& batch : batches) {
+      auto slice = [&](const at::Tensor& state) { return stack ? state : state.narrow(0, batch[0], 1); };
+      std::vector<at::Tensor> grads, params;
+      for (int64_t k : batch) {
+        grads.push_back(params_[g->members[k]].tensor.grad());
+        params.push_back(params_[g->members[k]].tensor);
+      }
+      const at::Tensor grad = stack ? at::stack(grads).to(at::kFloat) : grads[0].to(at::kFloat).unsqueeze(0);
+      // An fp32 parameter updated alone is updated in place through a view; otherwise p is an
+      // fp32 working copy written back at the end.
+      const bool in_place = !stack && params[0].scalar_type() == at::kFloat;
+      at::Tensor p = stack ? at::stack(params).to(at::kFloat) : params[0].to(at::kFloat).unsqueeze(0);
+
+      at::Tensor alpha_N = o.scale_parameter ? rms_per_slice(p).clamp_min(o.eps2) * rho
+                                             : at::full({grad.size(0)}, rho, grad.options());
+      at::Tensor sq = at::square(grad).add_(o.eps1);
+      at::Tensor update;
+      if (g->factored) {
+        auto [d0, d1] = *g->factored;
+        at::Tensor row = slice(g->row_N), col = slice(g->col_N);
+        row.mul_(beta2).add_(sq.mean(1 + d0), 1.0 - beta2);
+        col.mul_(beta2).add_(sq.mean(1 + d1), 1.0 - beta2);
+        sq.reset();
+        const int64_t d1_in_row = 1 + (d1 < d0 ? d1 : d1 - 1);
+        at::Tensor row_factor = (row / row.mean(d1_in_row, /*keepdim=*/true)).rsqrt_().unsqueeze(1 + d0);
+        at::Tensor col_factor = col.unsqueeze(1 + d1).rsqrt();
+        update = (row_factor * col_factor).mul_(grad);
+      } else {
+        at::Tensor v = slice(g->v_N);
+        v.mul_(beta2).add_(sq, 1.0 - beta2);
+        sq.reset();
+        update = v.rsqrt().mul_(grad);
+      }
+      // Clip by RMS and scale by the step size in one pass: U * alpha / max(1, RMS(U) / d).
+      update.mul_(per_slice(alpha_N / (rms_per_slice(update) / o.clip_threshold).clamp_min_(1.0), rank));
+      if (o.beta1) {
+        at::Tensor m = slice(g->m_N);
+        m.mul_(*o.beta1).add_(update, 1.0 - *o.beta1);
+        update = m;
+      }
+      if (o.weight_decay != 0.0) {
+        at::Tensor rate = o.weight_decay_scaled_by_lr ? per_slice(alpha_N * -o.weight_decay, rank)
+                                                      : at::scalar_tensor(-o.weight_decay, p.options());
+        p.add_(p * rate);
+      }
+      p.sub_(update);
+      if (in_place) continue;
+
+      for (size_t k = 0; k < params.size(); ++k) {
+        at::Tensor& target = params[k];
+        if (target.scalar_type() == at::kBFloat16 && o.stochastic_rounding) {
+          // Seeded by (seed, step, parameter): a resumed run rounds exactly as the uninterrupted one.
+          at::Generator gen = at::globalContext().defaultGenerator(target.device()).clone();
+          gen.set_current_seed(o.seed * 1000003ull + static_cast<uint64_t>(step_) * 7919ull + g->members[batch[k]]);
+          target.copy_(stochastic_round_to_bf16(p[k], gen));
+        } else {
+          target.copy_(p[k]);
+        }
+      }
+    }
+  }
+}
+
+int64_t Adafactor::state_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& g : groups_)
+    for (const at::Tensor* t : {&g->row_N, &g->col_N, &g->v_N, &g->m_N})
+      if (t->defined()) bytes += t->numel() * t->element_size();
+  return bytes;
+}
+
+std::map<std::string, at::Tensor> Adafactor::state_dict() const {
+  std::map<std::string, at::Tensor> out;
+  out["step"] = at::scalar_tensor(step_, at::kLong);
+  for (const auto& g : groups_)
+    for (size_t k = 0; k < g->members.size(); ++k) {
+      const std::string& name = params_[g->members[k]].name;
+      auto put = [&](const char* suffix, const at::Tensor& state) {
+        if (state.defined()) out[name + "." + suffix] = state[k].to(at::kCPU).clone();
+      };
+      put("exp_avg_sq_row", g->row_N);
+      put("exp_avg_sq_col", g->col_N);
+      put("exp_avg_sq", g->v_N);
+      put("exp_avg", g->m_N);
+    }
+  return out;
+}
+
+void Adafactor::load_state_dict(const std::map<std::string, at::Tensor>& state) {
+  at::NoGradGuard no_grad;
+  auto it = state.find("step");
+  if (it == state.end()) throw Error("adafactor state: 'step' is missing");
+  size_t used = 1;
+  for (auto& g : groups_)
+    for (size_t k = 0; k < g->members.size(); ++k) {
+      const std::string& name = params_[g->members[k]].name;
+      auto take = [&](const char* suffix, at::Tensor& dst) {
+        if (!dst.defined()) return;
+        auto found = state.find(name + "." + suffix);
+        if (found == state.end())
+          throw Error("adafactor state: '" + name + "." + suffix + "' is missing (was the model or the "
+                      "optimizer configuration changed since the checkpoint?)");
+        if (found->second.sizes() != dst[k].sizes())
+          throw Error("adafactor state: '" + name + "." + suffix + "' has shape " +
+                      c10::str(found->second.sizes()) + ", expected " + c10::str(dst[k].sizes()));
+        dst[k].copy_(found->second);
+        ++used;
+      };
+      take("exp_avg_sq_row", g->row_N);
+      take("exp_avg_sq_col", g->col_N);
+      take("exp_avg_sq", g->v_N);
+      take("exp_avg", g->m_N);
+    }
+  if (used != state.size()) {
+    for (const auto& [key, value] : state) {
+      bool known = key == "step";
+      for (const auto& p : params_)
+        for (const char* s : {".exp_avg_sq_row", ".exp_avg_sq_col", ".exp_avg_sq", ".exp_avg"})
+          known = known || key == p.name + s;
+      if (!known) throw Error("adafactor state: unexpected entry '" + key + "'");
+    }
+    throw Error("adafactor state: entries do not match this optimizer's configuration (beta1 or factoring changed?)");
+  }
+  step_ = it->second.item<int64_t>();
+}
+
+}  // namespace symtune
