@@ -52,10 +52,10 @@ void add_convert_command(CLI::App& app) {
     try {
       save_pretrained(*model, *out, save);
     } catch (...) {
-      fs::remove_all(staging);
+      remove_tree(staging);
       throw;
     }
-    fs::remove_all(staging);
+    remove_tree(staging);
     std::cout << "converted " << *input << " (" << model->config().num_parameters() << " parameters) -> " << *out
               << "\n";
   });

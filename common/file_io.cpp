@@ -1,12 +1,15 @@
 #include "common/file_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -106,6 +109,29 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::F
 
 void write_text_file_atomically(const fs::path& path, const std::string& text) {
   write_file_atomically(path, [&](std::FILE* f) { write_all(f, text.data(), text.size(), path); });
+}
+
+std::vector<std::string> list_directory(const fs::path& dir) {
+  DIR* handle = ::opendir(dir.c_str());
+  if (handle == nullptr) throw Error(dir.string() + ": cannot list directory: " + errno_text());
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(handle)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(handle);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool directory_is_empty(const fs::path& dir) { return list_directory(dir).empty(); }
+
+void remove_tree(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;  // already absent
+  auto remove_one = [](const char* p, const struct stat*, int, struct FTW*) -> int { return ::remove(p); };
+  if (::nftw(path.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    throw Error(path.string() + ": cannot remove: " + errno_text());
 }
 
 }  // namespace symtune

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace symtune {
 
@@ -47,5 +48,14 @@ void write_all(std::FILE* file, const void* data, size_t bytes, const std::files
 
 // fsync on a directory, so a rename inside it survives a power loss.
 void fsync_directory(const std::filesystem::path& dir);
+
+// Directory listing and recursive removal through POSIX calls. Why not std::filesystem:
+// the PyTorch wheels' libtorch_cpu.so exports its own (older) copies of libstdc++'s
+// std::filesystem functions, which then interpose on ours; with a newer compiler
+// (GCC 13 on Ubuntu 24.04) directory iteration mixes the two and crashes. Paths, exists(),
+// create_directories() and rename() are safe; iteration is not.
+std::vector<std::string> list_directory(const std::filesystem::path& dir);  // names, sorted; no "." or ".."
+bool directory_is_empty(const std::filesystem::path& dir);
+void remove_tree(const std::filesystem::path& path);  // no error when absent
 
 }  // namespace symtune

@@ -132,13 +132,13 @@ std::unique_ptr<Transformer> load_pretrained(const fs::path& dir, const LoadOpti
 void save_pretrained(Transformer& model, const fs::path& out_dir, const SaveOptions& options) {
   if (options.dtype != at::kFloat && options.dtype != at::kBFloat16)
     throw Error(out_dir.string() + ": export dtype must be float32 or bfloat16");
-  if (fs::exists(out_dir) && !(fs::is_directory(out_dir) && fs::is_empty(out_dir)))
+  if (fs::exists(out_dir) && !(fs::is_directory(out_dir) && directory_is_empty(out_dir)))
     throw Error(out_dir.string() + ": already exists and is not an empty directory; refusing to overwrite it");
   const fs::path parent = out_dir.has_parent_path() ? out_dir.parent_path() : fs::path(".");
   std::error_code ec;
   fs::create_directories(parent, ec);
   const fs::path staging = parent / ("." + out_dir.filename().string() + ".partial." + std::to_string(::getpid()));
-  fs::remove_all(staging, ec);
+  remove_tree(staging);
   if (!fs::create_directory(staging, ec))
     throw Error(out_dir.string() + ": cannot create " + staging.string() + ": " + ec.message() +
                 " (is the output directory writable?)");
@@ -185,10 +185,10 @@ void save_pretrained(Transformer& model, const fs::path& out_dir, const SaveOpti
     fs::rename(staging, out_dir);
     fsync_directory(parent);
   } catch (const fs::filesystem_error& e) {
-    fs::remove_all(staging, ec);
+    remove_tree(staging);
     throw Error(out_dir.string() + ": " + e.what());
   } catch (...) {
-    fs::remove_all(staging, ec);
+    remove_tree(staging);
     throw;
   }
 }

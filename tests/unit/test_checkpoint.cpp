@@ -81,8 +81,7 @@ TEST(Checkpoint, SaveRefusesToOverwriteAndLeavesNoPartialDirectory) {
   write_text_file_atomically(dir / "out" / "keep.txt", "precious");
   EXPECT_THROW(save_pretrained(*model, dir / "out"), Error);
   EXPECT_EQ(read_text_file(dir / "out" / "keep.txt"), "precious");
-  for (const auto& entry : fs::directory_iterator(dir.path()))
-    EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos);
+  for (const auto& name : list_directory(dir.path())) EXPECT_EQ(name.find(".partial"), std::string::npos);
 }
 
 TEST(Checkpoint, MissingTensorIsNamed) {
@@ -194,8 +193,8 @@ TEST(Checkpoint, MissingDirectoryConfigOrShardAreClearErrors) {
   save.max_shard_bytes = 2000;
   save_pretrained(*tiny_model(), dir / "sharded", save);
   std::string victim;
-  for (const auto& entry : fs::directory_iterator(dir / "sharded"))
-    if (entry.path().filename().string().rfind("model-00002-of-", 0) == 0) victim = entry.path().filename().string();
+  for (const auto& name : list_directory(dir / "sharded"))
+    if (name.rfind("model-00002-of-", 0) == 0) victim = name;
   ASSERT_FALSE(victim.empty());
   fs::remove(dir / "sharded" / victim);
   const std::string err = load_error(dir / "sharded");

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/file_io.h"
 #include "model/safetensors.h"
 #include "test_support.h"
 
@@ -52,7 +53,7 @@ TEST(Safetensors, RoundTripsEveryDtypeBitForBit) {
 TEST(Safetensors, WriterRefusesUnsupportedDtypeAndLeavesNoFile) {
   test::ScratchDir dir;
   EXPECT_THROW(write_safetensors(dir / "x.safetensors", {{"ids", at::zeros({3}, at::kLong)}}), Error);
-  EXPECT_TRUE(fs::is_empty(dir.path()));
+  EXPECT_TRUE(directory_is_empty(dir.path()));
 }
 
 TEST(Safetensors, TruncatedFileNamesFileAndTensor) {

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <fstream>
 
+#include "common/file_io.h"
+
 namespace symtune::test {
 namespace fs = std::filesystem;
 
@@ -34,13 +36,15 @@ ScratchDir::ScratchDir() {
   static std::atomic<int> counter{0};
   path_ = fs::temp_directory_path() /
           ("symtune-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  fs::remove_all(path_);
+  remove_tree(path_);
   fs::create_directories(path_);
 }
 
 ScratchDir::~ScratchDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
+  try {
+    remove_tree(path_);
+  } catch (...) {
+  }  // a leftover temp dir is not worth failing a test over
 }
 
 fs::path shared_data_dir() {
