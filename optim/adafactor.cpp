@@ -274,13 +274,15 @@ void Adafactor::step(std::optional<double> lr) {
 
       at::Tensor alpha_N = o.scale_parameter ? rms_per_slice(p).clamp_min(o.eps2) * rho
                                              : at::full({grad.size(0)}, rho, grad.options());
-      at::Tensor sq = at::square(grad).add_(o.eps1);
+      at::Tensor sq = at::square(grad);
       at::Tensor update;
       if (g->factored) {
         auto [d0, d1] = *g->factored;
         at::Tensor row = slice(g->row_N), col = slice(g->col_N);
-        row.mul_(beta2).add_(sq.mean(1 + d0), 1.0 - beta2);
-        col.mul_(beta2).add_(sq.mean(1 + d1), 1.0 - beta2);
+        // mean(G^2 + eps1) taken as mean(G^2) + eps1: one pass less over the gradient, and the
+        // same value unless G^2 is within rounding of eps1 (1e-30).
+        row.mul_(beta2).add_(sq.mean(1 + d0).add_(o.eps1), 1.0 - beta2);
+        col.mul_(beta2).add_(sq.mean(1 + d1).add_(o.eps1), 1.0 - beta2);
         sq.reset();
         const int64_t d1_in_row = 1 + (d1 < d0 ? d1 : d1 - 1);
         at::Tensor row_factor = (row / row.mean(d1_in_row, /*keepdim=*/true)).rsqrt_().unsqueeze(1 + d0);
@@ -288,7 +290,7 @@ void Adafactor::step(std::optional<double> lr) {
         update = (row_factor * col_factor).mul_(grad);
       } else {
         at::Tensor v = slice(g->v_N);
-        v.mul_(beta2).add_(sq, 1.0 - beta2);
+        v.mul_(beta2).add_(sq.add_(o.eps1), 1.0 - beta2);
         sq.reset();
         update = v.rsqrt().mul_(grad);
       }

@@ -50,6 +50,29 @@ expect_error "no weights" "no model.safetensors" "$bin" inspect --model "$work/n
 mkdir -p "$work/trunc" && cp "$work/noweights.json" "$work/trunc/config.json"
 printf '\x10\x00\x00\x00\x00\x00\x00\x00{"a":' >"$work/trunc/model.safetensors"
 expect_error "truncated safetensors" "model.safetensors" "$bin" inspect --model "$work/trunc"
+# A one-layer Llama whose safetensors are written by hand: header length, JSON, data.
+tiny_config='{"architectures":["LlamaForCausalLM"],"vocab_size":4,"hidden_size":2,"intermediate_size":2,"num_hidden_layers":1,"num_attention_heads":1}'
+write_safetensors() {  # write_safetensors FILE HEADER_JSON DATA_BYTES
+  local header=$2 n
+  n=${#header}
+  printf "$(printf '\\x%02x\\x%02x\\x00\\x00\\x00\\x00\\x00\\x00' $((n % 256)) $((n / 256)))" >"$1"
+  printf '%s' "$header" >>"$1"
+  head -c "$3" /dev/zero >>"$1"
+}
+mkdir -p "$work/overlap" && echo "$tiny_config" >"$work/overlap/config.json"
+write_safetensors "$work/overlap/model.safetensors" \
+  '{"model.norm.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"model.embed_tokens.weight":{"dtype":"F32","shape":[4,2],"data_offsets":[4,36]}}' 36
+expect_error "overlapping tensors" "overlap" "$bin" inspect --model "$work/overlap"
+mkdir -p "$work/dtype" && echo "$tiny_config" >"$work/dtype/config.json"
+write_safetensors "$work/dtype/model.safetensors" '{"model.norm.weight":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}' 16
+expect_error "unsupported dtype" "tensor 'model.norm.weight': dtype 'F64' is not supported" "$bin" inspect --model "$work/dtype"
+mkdir -p "$work/missing" && echo "$tiny_config" >"$work/missing/config.json"
+write_safetensors "$work/missing/model.safetensors" '{"model.norm.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' 8
+expect_error "missing tensors" "are missing: model.embed_tokens.weight" "$bin" inspect --model "$work/missing"
+write_safetensors "$work/past_end.safetensors" '{"model.norm.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' 4
+mkdir -p "$work/past" && echo "$tiny_config" >"$work/past/config.json" && cp "$work/past_end.safetensors" "$work/past/model.safetensors"
+expect_error "tensor past the end of the file" "run past the end of the data section" "$bin" inspect --model "$work/past"
+
 printf 'not a checkpoint' >"$work/x.bin"
 expect_error "convert of a foreign file" "x.bin" "$bin" convert --from llama2c "$work/x.bin" --tokenizer "$work/none.model" --out "$work/o"
 expect_error "convert from an unknown format" "--from" "$bin" convert --from gguf "$work/x.bin" --tokenizer "$work/t" --out "$work/o"

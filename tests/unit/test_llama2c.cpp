@@ -2,6 +2,7 @@
 // greedy continuation token for token (shared/data/models/stories260K/README.md).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 
 #include "common/error.h"
@@ -51,6 +52,41 @@ TEST(Llama2cImport, ConvertedDirectoryLoadsWithIdenticalLogits) {
   at::NoGradGuard no_grad;
   at::Tensor ids = at::randint(0, 512, {2, 20}, at::kLong);
   EXPECT_TRUE(at::equal(model->forward(ids), loaded->forward(ids)));
+}
+
+TEST(Llama2cImport, SeparateClassifierIsReadWhenVocabSizeIsNegative) {
+  // Rewrite stories260K with a negative vocab_size and a classifier appended: llama2.c's
+  // layout for untied heads. With the classifier equal to the embedding the logits must not
+  // change; with a different one they must.
+  if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found";
+  test::ScratchDir dir;
+  std::string bytes;
+  {
+    std::ifstream in(stories_dir() / "stories260K.bin", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  int32_t vocab = 0;
+  std::memcpy(&vocab, bytes.data() + 5 * 4, 4);
+  ASSERT_EQ(vocab, 512);
+  const int32_t negative = -vocab;
+  std::string untied = bytes;
+  std::memcpy(untied.data() + 5 * 4, &negative, 4);
+  const std::string embedding = bytes.substr(28, 512 * 64 * 4);
+  test::write_bytes(dir / "same_head.bin", untied + embedding);
+  std::string other = embedding;
+  for (size_t i = 0; i < other.size(); i += 4) other[i + 3] = static_cast<char>(other[i + 3] ^ 0x01);  // perturb
+  test::write_bytes(dir / "other_head.bin", untied + other);
+
+  auto tied = import_llama2c(stories_dir() / "stories260K.bin");
+  auto same = import_llama2c(dir / "same_head.bin");
+  auto different = import_llama2c(dir / "other_head.bin");
+  EXPECT_FALSE(same->config().tie_word_embeddings);
+  at::NoGradGuard no_grad;
+  at::Tensor ids = at::randint(0, 512, {1, 16}, at::kLong);
+  EXPECT_TRUE(at::equal(tied->forward(ids), same->forward(ids)));
+  EXPECT_FALSE(at::equal(tied->forward(ids), different->forward(ids)));
+  test::write_bytes(dir / "missing_head.bin", untied);  // negative vocab but no classifier
+  EXPECT_THROW(import_llama2c(dir / "missing_head.bin"), Error);
 }
 
 TEST(Llama2cImport, TruncatedOrForeignFilesAreRefused) {
