@@ -19,7 +19,8 @@ python3 -c 'import torch, transformers; print("torch", torch.__version__, "trans
 start=$(date +%s)
 scripts/setup.sh --torch system --build-dir build-gpu 2>&1 | grep -v "^\s*$" | tail -4
 echo "build: $(( $(date +%s) - start )) s"
-ctest --test-dir build-gpu -j 8 --output-on-failure 2>&1 | tee "$out/ctest.txt" | tail -15
+# CPU tests use torch's intra-op threads: cap jobs x threads at the core count, or they crawl.
+OMP_NUM_THREADS=4 ctest --test-dir build-gpu -j 4 --timeout 240 --output-on-failure 2>&1 | tee "$out/ctest.txt" | tail -15
 SYMTUNE_HF_FIXTURES=build-gpu/tests/hf_fixtures build-gpu/tests/test_hf_parity --gtest_filter='*Bf16*' 2>&1 |
   grep -E "bf16 cuda|OK|FAILED|PASSED" | tee "$out/parity_bf16.txt"
 SYMTUNE_ADAFACTOR_FIXTURES=build-gpu/tests/adafactor_fixtures build-gpu/tests/test_adafactor --gtest_filter='*Cuda*' 2>&1 |
@@ -27,7 +28,7 @@ SYMTUNE_ADAFACTOR_FIXTURES=build-gpu/tests/adafactor_fixtures build-gpu/tests/te
 for args in "--shape 124m --batch 16" "--shape 124m --batch 16 --checkpointing" "--shape 1.1b --batch 8"; do
   build-gpu/bench/bench_forward_backward $args 2>&1 | tee -a "$out/bench.jsonl"
 done
-BUILD_DIR=build-gpu PYTHON=python3 bench/adafactor_bench.sh --shape 1.1b --device cuda --steps 5 2>&1 | tee -a "$out/adafactor.txt"
+OMP_NUM_THREADS=16 BUILD_DIR=build-gpu PYTHON=python3 bench/adafactor_bench.sh --shape 1.1b --device cuda --steps 5 2>&1 | tee -a "$out/adafactor.txt"
 if [ -n "$anchor" ] && [ -f "$anchor" ]; then
   python3 "$anchor" --shape 124m --batch 16 2>&1 | grep '^{' | tee -a "$out/bench.jsonl"
   python3 "$anchor" --shape 1.1b --batch 8 2>&1 | grep '^{' | tee -a "$out/bench.jsonl"
