@@ -12,5 +12,6 @@ void add_convert_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 }  // namespace symtune::cli

@@ -1,0 +1,127 @@
+#include "data/symbols.h"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/error.h"
+#include "common/json_keys.h"
+#include "data/rng.h"
+
+namespace symtune {
+
+std::string spreadsheet_column_name(int64_t index) {
+  std::string name;
+  for (int64_t n = index + 1; n > 0; n = (n - 1) / 26) name.insert(name.begin(), static_cast<char>('A' + (n - 1) % 26));
+  return name;
+}
+
+void SymbolPoolConfig::validate(const std::string& where) const {
+  for (auto [v, name] : {std::pair{tuning_integers, "tuning_integers"}, {tuning_letter_strings, "tuning_letter_strings"},
+                         {tuning_words, "tuning_words"}, {heldout_integer_begin, "heldout_integer_begin"}})
+    if (v < 0) throw Error(where + ": '" + name + "' must be >= 0");
+  if (heldout_integer_end < heldout_integer_begin) throw Error(where + ": 'heldout_integer_end' must be >= 'heldout_integer_begin'");
+  if (heldout_integer_begin < tuning_integers)
+    throw Error(where + ": held-out integers start at " + std::to_string(heldout_integer_begin) +
+                ", inside the tuning integers 0.." + std::to_string(tuning_integers - 1) + "; the pools must be disjoint");
+  if (heldout_words < -1) throw Error(where + ": 'heldout_words' must be >= 0, or -1 for all remaining words");
+}
+
+SymbolPoolConfig parse_symbol_pool_config(const nlohmann::json& j, const std::string& where) {
+  require_known_keys(j, {"word_list", "tuning_integers", "tuning_letter_strings", "tuning_words", "heldout_integer_begin",
+                         "heldout_integer_end", "heldout_words", "seed"},
+                     where);
+  SymbolPoolConfig c;
+  try {
+    if (j.contains("word_list")) {
+      c.word_list = j["word_list"].get<std::string>();
+      c.word_list_required = !c.word_list.empty();
+    }
+    for (auto [key, field] : {std::pair{"tuning_integers", &c.tuning_integers},
+                              {"tuning_letter_strings", &c.tuning_letter_strings}, {"tuning_words", &c.tuning_words},
+                              {"heldout_integer_begin", &c.heldout_integer_begin},
+                              {"heldout_integer_end", &c.heldout_integer_end}, {"heldout_words", &c.heldout_words}})
+      if (j.contains(key)) *field = j[key].get<int64_t>();
+    if (j.contains("seed")) c.seed = j["seed"].get<uint64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": wrong value type: " + e.what());
+  }
+  c.validate(where);
+  return c;
+}
+
+namespace {
+
+// Lower-case ASCII words of 2-12 letters: no capitals (names), apostrophes or accents, so a
+// symbol is one plain token-ish word and never collides with the upper-case letter strings.
+bool usable_word(const std::string& w) {
+  if (w.size() < 2 || w.size() > 12) return false;
+  return std::all_of(w.begin(), w.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; });
+}
+
+// Pronounceable consonant-vowel words, enumerated in a fixed order: ba, be, ..., baba, ...
+std::vector<std::string> generated_words(size_t count) {
+  static const char* consonants = "bdfgklmnprstvz";
+  static const char* vowels = "aeiou";
+  std::vector<std::string> syllables;
+  for (const char* c = consonants; *c; ++c)
+    for (const char* v = vowels; *v; ++v) syllables.push_back(std::string{*c, *v});
+  std::vector<std::string> out;
+  const size_t s = syllables.size();
+  for (size_t length = 2; out.size() < count; ++length) {  // 2, 3, ... syllables
+    size_t total = 1;
+    for (size_t i = 0; i < length; ++i) total *= s;
+    for (size_t idx = 0; idx < total && out.size() < count; ++idx) {
+      std::string w;
+      for (size_t i = 0, n = idx; i < length; ++i, n /= s) w += syllables[n % s];
+      out.push_back(w);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+SymbolPools build_symbol_pools(const SymbolPoolConfig& c) {
+  SymbolPools pools;
+  std::vector<std::string> words;
+  std::ifstream in;
+  if (!c.word_list.empty()) in.open(c.word_list);
+  if (in.is_open()) {
+    std::set<std::string> unique;
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (usable_word(line)) unique.insert(line);
+    }
+    words.assign(unique.begin(), unique.end());
+    pools.word_source = c.word_list;
+    if (words.empty()) throw Error(c.word_list + ": word list has no usable words (lower-case a-z, 2-12 letters)");
+  } else if (c.word_list_required) {
+    throw Error(c.word_list + ": cannot read the word list (install Debian's wamerican, or set symbols.word_list to "
+                "\"\" to use generated pseudo-words)");
+  } else {
+    const int64_t needed = c.tuning_words + (c.heldout_words < 0 ? 50000 : c.heldout_words);
+    words = generated_words(static_cast<size_t>(needed));
+    pools.word_source = "generated pseudo-words";
+  }
+  pools.words_read = static_cast<int64_t>(words.size());
+  if (static_cast<int64_t>(words.size()) < c.tuning_words)
+    throw Error(pools.word_source + ": " + std::to_string(words.size()) + " usable words, fewer than the " +
+                std::to_string(c.tuning_words) + " tuning words asked for");
+  Rng rng = Rng::for_stream(c.seed, 0x5359'4D42);  // "SYMB"
+  rng.shuffle(words);
+
+  for (int64_t i = 0; i < c.tuning_integers; ++i) pools.tuning.push_back(std::to_string(i));
+  for (int64_t i = 0; i < c.tuning_letter_strings; ++i) pools.tuning.push_back(spreadsheet_column_name(i));
+  pools.tuning.insert(pools.tuning.end(), words.begin(), words.begin() + c.tuning_words);
+
+  for (int64_t i = c.heldout_integer_begin; i < c.heldout_integer_end; ++i) pools.heldout.push_back(std::to_string(i));
+  const int64_t rest = static_cast<int64_t>(words.size()) - c.tuning_words;
+  const int64_t take = c.heldout_words < 0 ? rest : std::min(rest, c.heldout_words);
+  pools.heldout.insert(pools.heldout.end(), words.begin() + c.tuning_words, words.begin() + c.tuning_words + take);
+  return pools;
+}
+
+}  // namespace symtune

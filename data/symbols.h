@@ -1,0 +1,47 @@
+// The symbol pools of symbol tuning (Wei et al. 2023, section 3): labels are replaced by
+// arbitrary symbols drawn from
+//   tuning:   integers 0..9,999, letter strings A, B, ..., Z, AA, AB, ... (the first 10,000,
+//             as spreadsheet columns are named) and 10,000 English words;
+//   held-out: integers 10,000..99,999 and the remaining words of the list,
+// so evaluation never sees a symbol the model was tuned on. Words come from a word list file
+// (Debian's wamerican: /usr/share/dict/words); where none is installed, pronounceable
+// pseudo-words are generated instead. Which words are tuning words is a seeded shuffle.
+// Must not include model/, optim/ or trainer/; no torch here.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace symtune {
+
+struct SymbolPoolConfig {
+  std::string word_list = "/usr/share/dict/words";  // "" = generate pseudo-words
+  bool word_list_required = false;  // true when the user named the file: then a missing file is an error
+  int64_t tuning_integers = 10000;        // 0 .. n-1
+  int64_t tuning_letter_strings = 10000;  // A .. (n-th spreadsheet column name)
+  int64_t tuning_words = 10000;
+  int64_t heldout_integer_begin = 10000, heldout_integer_end = 100000;  // [begin, end)
+  int64_t heldout_words = -1;  // -1 = every word not used for tuning
+  uint64_t seed = 0;
+
+  void validate(const std::string& where) const;
+};
+
+// Keys as the fields above ("word_list" set explicitly makes the file required). Unknown keys
+// are errors.
+SymbolPoolConfig parse_symbol_pool_config(const nlohmann::json& object, const std::string& where);
+
+struct SymbolPools {
+  std::vector<std::string> tuning, heldout;
+  std::string word_source;  // the file read, or "generated pseudo-words"
+  int64_t words_read = 0;   // usable words found in the list
+};
+
+SymbolPools build_symbol_pools(const SymbolPoolConfig& config);
+
+// "A", ..., "Z", "AA", ... for index 0, 1, ...
+std::string spreadsheet_column_name(int64_t index);
+
+}  // namespace symtune
