@@ -62,8 +62,13 @@ void stats(const std::string& config_path, int64_t rows) {
   std::printf("\nover %lld rows (%s, %lld tokens each): %lld examples, %.2f per row\n", (long long)rows,
               data.pack ? "packed" : "one example per row", (long long)data.row_tokens(), (long long)c.examples,
               double(c.examples) / std::max<int64_t>(rows, 1));
+  std::printf("  %-12s %8s %6s %8s %6s %12s %6s\n", "kind", "rows", "", "examples", "", "tokens", "");
+  int64_t real_tokens = 0;
+  for (const auto& [kind, t] : c.tokens_by_kind) real_tokens += t;
   for (const auto& [kind, count] : c.by_kind)
-    std::printf("  %-12s %8lld  %5.1f%%\n", kind.c_str(), (long long)count, 100.0 * count / c.examples);
+    std::printf("  %-12s %8lld %5.1f%% %8lld %5.1f%% %12lld %5.1f%%\n", kind.c_str(), (long long)c.rows_by_kind[kind],
+                100.0 * c.rows_by_kind[kind] / c.rows, (long long)count, 100.0 * count / c.examples,
+                (long long)c.tokens_by_kind[kind], 100.0 * c.tokens_by_kind[kind] / std::max<int64_t>(real_tokens, 1));
   std::printf("by source:\n");
   for (const auto& [src, count] : c.by_source)
     std::printf("  %-26s %8lld  %5.1f%%\n", src.c_str(), (long long)count, 100.0 * count / c.examples);

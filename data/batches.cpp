@@ -71,6 +71,7 @@ Batch BatchStream::row(uint64_t r, StreamCounters* counters) const {
   const int64_t capacity = c.row_tokens();
   Batch row;
   row.rows = 1;
+  std::string row_kind;
   int64_t misses = 0;  // examples that did not fit (or were unusable) since the row had one
   for (uint64_t slot = 0;; ++slot) {
     const TextExample text = source_->example(r, slot);
@@ -87,6 +88,7 @@ Batch BatchStream::row(uint64_t r, StreamCounters* counters) const {
       if (++misses > c.pack_fill_attempts) break;
       continue;
     }
+    row_kind = text.kind;
     const int64_t segment = row.examples;
     for (size_t i = 0; i < ex.prompt.size() + ex.target.size(); ++i) {
       const bool in_prompt = i < ex.prompt.size();
@@ -120,6 +122,8 @@ Batch BatchStream::row(uint64_t r, StreamCounters* counters) const {
   row.seq = static_cast<int64_t>(row.tokens.size());
   if (counters != nullptr) {
     ++counters->rows;
+    ++counters->rows_by_kind[row_kind];
+    counters->tokens_by_kind[row_kind] += row.seq;
     counters->target_tokens += row.target_tokens;
   }
   return row;

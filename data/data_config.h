@@ -24,7 +24,7 @@ struct DataConfig {
   int64_t max_examples_per_dataset = 0;         // lines read per split; 0 = all
   DatasetWeighting weighting = DatasetWeighting::kProportionalCapped;
   int64_t weight_cap_examples = 25000;          // proportional_capped: weight = min(size, cap) (paper: 25k)
-  double symbol_fraction = 1.0;                 // share of symbol-tuning examples; the rest instruction tuning
+  double symbol_fraction = 1.0;                 // share of rows (tokens) of symbol tuning; the rest instruction tuning
   int64_t exemplars_min = 2, exemplars_max = 10;  // per class, per prompt
   std::vector<std::string> instruction_files;   // {"input", "target"} JSONL
   std::string flan_templates;                   // FLAN templates JSON; "" = generic instructions only

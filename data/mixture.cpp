@@ -85,16 +85,21 @@ ExampleSource::ExampleSource(const DataConfig& config) : config_(config) {
 }
 
 TextExample ExampleSource::example(uint64_t row, uint64_t slot) const {
+  // The row decides the kind and the source; the slot decides the example. Rows are
+  // homogeneous so that packing, which must prefer examples that fit the space left, can only
+  // bias which examples of one source fill a row, never the mixture itself.
+  Rng row_rng = Rng::for_stream(config_.seed, row, ~uint64_t(0));
+  const bool symbol = row_rng.uniform() < config_.symbol_fraction;
+  const double source_draw = row_rng.uniform();
   Rng rng = Rng::for_stream(config_.seed, row, slot);
-  const bool symbol = rng.uniform() < config_.symbol_fraction;
   if (symbol) {
-    const ClassificationDataset& d = datasets_[pick(symbol_cumulative_, rng.uniform())];
+    const ClassificationDataset& d = datasets_[pick(symbol_cumulative_, source_draw)];
     IclOptions icl;
     icl.k_min = config_.exemplars_min;
     icl.k_max = config_.exemplars_max;
     return build_icl_prompt(d, pools_.tuning, icl, rng);
   }
-  const InstructionSource& s = instruction_sources_[pick(instruction_cumulative_, rng.uniform())];
+  const InstructionSource& s = instruction_sources_[pick(instruction_cumulative_, source_draw)];
   if (s.dataset >= 0) return build_flan_example(datasets_[s.dataset], flan_, rng);
   return build_instruction_example(s.examples[rng.below(s.examples.size())], s.name);
 }

@@ -3,6 +3,12 @@
 // by size, or by size capped (the paper caps each dataset at 25k examples).
 // Example (row, slot) is a pure function of (seed, row, slot): any rank can make any part of
 // the stream, in any order, and get the same text.
+// The mixture is drawn per row: row r is symbol tuning with probability symbol_fraction, and
+// its source is drawn by the weights; all examples of the row come from that source. So the
+// ratio and the weights hold for rows, that is for training tokens, exactly in expectation,
+// whatever packing does. (Drawn per example, packing's preference for examples that fit the
+// leftover space of a row skews them: long symbol prompts lose out to short instructions;
+// measured on the shared data, 84% asked gave 66% of examples.)
 // Must not include model/, optim/ or trainer/; no torch here.
 #pragma once
 

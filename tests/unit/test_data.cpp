@@ -226,9 +226,32 @@ TEST_F(DataTest, MixtureFractionHoldsWithinTwoPercentOverTenThousandExamples) {
     c.symbol_fraction = fraction;
     ExampleSource source(c);
     int symbol = 0;
-    for (uint64_t i = 0; i < 10000; ++i) symbol += source.example(i / 4, i % 4).kind == "symbol";
+    for (uint64_t i = 0; i < 10000; ++i) symbol += source.example(i, 0).kind == "symbol";
     EXPECT_NEAR(symbol / 10000.0, fraction, 0.02) << "fraction " << fraction;
   }
+}
+
+TEST_F(DataTest, PackingKeepsTheMixtureOfRowsAndTokens) {
+  // Long symbol prompts and short instructions: a per-example mixture would be skewed by
+  // packing; rows (and so training tokens) must keep the asked ratio.
+  write_dataset(dir.path(), "long", {"up", "down"}, 30, false, /*text_repeat=*/4);
+  DataConfig c = config();
+  c.tuning_datasets = {"long"};
+  c.symbol_fraction = 0.7;
+  c.max_input_tokens = 1200;
+  c.max_target_tokens = 64;
+  auto source = std::make_shared<ExampleSource>(c);
+  BatchStream stream(source, std::make_shared<ByteTokenizer>());
+  StreamCounters counters;
+  int symbol_rows = 0;
+  const int rows = 2000;
+  for (int r = 0; r < rows; ++r) {
+    StreamCounters row_counters;
+    stream.row(static_cast<uint64_t>(r), &row_counters);
+    symbol_rows += row_counters.by_kind.count("symbol") > 0;
+    EXPECT_EQ(row_counters.by_kind.size(), 1u) << "rows are homogeneous";
+  }
+  EXPECT_NEAR(symbol_rows / double(rows), 0.7, 0.02);
 }
 
 TEST_F(DataTest, DatasetWeightingIsUniformProportionalOrCapped) {
