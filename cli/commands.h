@@ -13,5 +13,6 @@ void add_export_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_data_command(CLI::App& app);
+void add_train_command(CLI::App& app);
 
 }  // namespace symtune::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   symtune::cli::add_generate_command(app);
   symtune::cli::add_inspect_command(app);
   symtune::cli::add_data_command(app);
+  symtune::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -27,7 +27,7 @@ DataConfig data_config_from(const nlohmann::json& config, const std::string& pat
 }
 
 std::shared_ptr<Tokenizer> tokenizer_from(const nlohmann::json& config, const DataConfig& data, const std::string& path) {
-  if (!data.tokenizer.empty()) return load_sentencepiece(data.tokenizer);
+  if (!data.tokenizer.empty()) return load_tokenizer_spec(data.tokenizer);
   if (config.contains("model") && config["model"].is_object() && config["model"].contains("path")) {
     const std::string model_dir =
         resolve_path(config["model"]["path"].get<std::string>(), fs::absolute(path).parent_path(), path + ": model.path");

@@ -72,9 +72,12 @@ DataConfig parse_data_config(const nlohmann::json& j, const std::string& where, 
     auto path = [&](const char* key, std::string& out) {
       if (j.contains(key)) out = resolve_path(j[key].get<std::string>(), base_dir, where + "." + key);
     };
-    path("classification_dir", c.classification_dir);
+    if (j.contains("classification_dir") && j["classification_dir"] == "builtin:synthetic")
+      c.classification_dir = "builtin:synthetic";
+    else path("classification_dir", c.classification_dir);
     path("flan_templates", c.flan_templates);
-    path("tokenizer", c.tokenizer);
+    if (j.contains("tokenizer") && j["tokenizer"] == "bytes") c.tokenizer = "bytes";
+    else path("tokenizer", c.tokenizer);
     if (j.contains("tuning_datasets")) c.tuning_datasets = j["tuning_datasets"].get<std::vector<std::string>>();
     if (j.contains("held_out_datasets")) c.held_out_datasets = j["held_out_datasets"].get<std::vector<std::string>>();
     if (j.contains("instruction_files"))

@@ -17,7 +17,8 @@ namespace symtune {
 enum class DatasetWeighting { kUniform, kProportional, kProportionalCapped };
 
 struct DataConfig {
-  // Folder of classification datasets (one sub-folder each, see data/datasets.h).
+  // Folder of classification datasets (one sub-folder each, see data/datasets.h), or
+  // "builtin:synthetic" for the tasks symtune generates itself (data/synthetic_tasks.h).
   std::string classification_dir;
   std::vector<std::string> tuning_datasets;     // empty = every dataset in the folder not held out
   std::vector<std::string> held_out_datasets;   // never used for tuning (evaluation tasks)
@@ -36,7 +37,8 @@ struct DataConfig {
   int64_t pack_fill_attempts = 8;               // examples tried for a row's leftover space before padding it
   int64_t rows_per_batch = 32;                  // global batch, in rows (paper: 32)
   uint64_t seed = 0;
-  std::string tokenizer;                        // tokenizer.model; "" = the model's
+  std::string tokenizer;                        // tokenizer.model, "bytes", or "" = the model's
+  bool use_heldout_symbols = false;             // set by evaluation: prompts draw from the held-out pool
 
   int64_t row_tokens() const { return max_input_tokens + max_target_tokens; }
   void validate(const std::string& where) const;

@@ -6,16 +6,28 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "data/rng.h"
+#include "data/synthetic_tasks.h"
 
 namespace symtune {
 namespace fs = std::filesystem;
 
 std::vector<std::string> list_classification_datasets(const std::string& dir) {
+  if (dir == "builtin:synthetic") return synthetic_task_names();
   std::vector<std::string> names;
   for (const auto& name : list_directory(dir))
     if (fs::exists(fs::path(dir) / name / "dataset.json")) names.push_back(name);
   if (names.empty()) throw Error(dir + ": no classification datasets (sub-folders with dataset.json)");
   return names;
+}
+
+ClassificationDataset load_dataset(const DataConfig& config, const std::string& name) {
+  if (config.classification_dir == "builtin:synthetic") {
+    const int64_t n = config.max_examples_per_dataset > 0 ? config.max_examples_per_dataset : 2000;
+    return make_synthetic_task(name, n, std::max<int64_t>(n / 4, 100), config.seed);
+  }
+  const fs::path dir = fs::path(config.classification_dir) / name;
+  if (!fs::exists(dir)) throw Error(config.classification_dir + ": dataset '" + name + "' not found");
+  return load_classification_dataset(dir, config.max_examples_per_dataset);
 }
 
 int64_t ExampleSource::weight_of(int64_t size) const {
@@ -55,10 +67,8 @@ ExampleSource::ExampleSource(const DataConfig& config) : config_(config) {
     icl.k_min = config_.exemplars_min;
     icl.k_max = config_.exemplars_max;
     for (const auto& n : names) {
-      const fs::path dir = fs::path(config_.classification_dir) / n;
-      if (!fs::exists(dir)) throw Error(config_.classification_dir + ": tuning dataset '" + n + "' not found");
-      datasets_.push_back(load_classification_dataset(dir, config_.max_examples_per_dataset));
-      if (datasets_.back().train.empty()) throw Error(dir.string() + ": no training examples (train.jsonl)");
+      datasets_.push_back(load_dataset(config_, n));
+      if (datasets_.back().train.empty()) throw Error("dataset '" + n + "': no training examples (train.jsonl)");
       if (config_.symbol_fraction > 0) check_icl_ready(datasets_.back(), icl);
     }
   }
@@ -97,7 +107,7 @@ TextExample ExampleSource::example(uint64_t row, uint64_t slot) const {
     IclOptions icl;
     icl.k_min = config_.exemplars_min;
     icl.k_max = config_.exemplars_max;
-    return build_icl_prompt(d, pools_.tuning, icl, rng);
+    return build_icl_prompt(d, config_.use_heldout_symbols ? pools_.heldout : pools_.tuning, icl, rng);
   }
   const InstructionSource& s = instruction_sources_[pick(instruction_cumulative_, source_draw)];
   if (s.dataset >= 0) return build_flan_example(datasets_[s.dataset], flan_, rng);

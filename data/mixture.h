@@ -60,7 +60,11 @@ class ExampleSource {
   std::vector<double> symbol_cumulative_, instruction_cumulative_;  // normalised cumulative weights
 };
 
-// The names of the dataset folders under `dir` (those holding a dataset.json), sorted.
+// The names of the dataset folders under `dir` (those holding a dataset.json), sorted; for
+// "builtin:synthetic", the generated tasks.
 std::vector<std::string> list_classification_datasets(const std::string& dir);
+
+// One dataset by name from config.classification_dir (a folder or "builtin:synthetic").
+ClassificationDataset load_dataset(const DataConfig& config, const std::string& name);
 
 }  // namespace symtune

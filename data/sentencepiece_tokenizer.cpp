@@ -2,6 +2,7 @@
 #include <sentencepiece_processor.h>
 
 #include "common/error.h"
+#include "common/file_io.h"
 #include "data/tokenizer.h"
 
 namespace symtune {
@@ -55,10 +56,20 @@ std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& token
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir,
                                           const SpecialTokenIds& config_special, int64_t model_vocab_size) {
   const auto sp_path = model_dir / "tokenizer.model";
-  if (!std::filesystem::exists(sp_path))
-    throw Error(model_dir.string() + ": no tokenizer found (expected tokenizer.model, a SentencePiece model)");
-  auto tokenizer = std::make_unique<SentencePieceTokenizer>(sp_path);
-  tokenizer->override_special(config_special);
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (std::filesystem::exists(sp_path)) {
+    auto sp = std::make_unique<SentencePieceTokenizer>(sp_path);
+    sp->override_special(config_special);
+    tokenizer = std::move(sp);
+  } else if (std::filesystem::exists(model_dir / "symtune_tokenizer.json")) {
+    const std::string text = read_text_file(model_dir / "symtune_tokenizer.json");
+    if (text.find("\"bytes\"") == std::string::npos)
+      throw Error((model_dir / "symtune_tokenizer.json").string() + ": unknown tokenizer type (expected {\"type\": \"bytes\"})");
+    tokenizer = make_byte_tokenizer();
+  } else {
+    throw Error(model_dir.string() + ": no tokenizer found (expected tokenizer.model, a SentencePiece model, or "
+                "symtune_tokenizer.json)");
+  }
   if (model_vocab_size > 0 && tokenizer->vocab_size() > model_vocab_size)
     throw Error(sp_path.string() + ": tokenizer has " + std::to_string(tokenizer->vocab_size()) +
                 " pieces but the model's vocab_size is " + std::to_string(model_vocab_size) +
@@ -69,6 +80,26 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
       throw Error(model_dir.string() + ": " + name + " token id " + std::to_string(*id) +
                   " is outside the model's vocabulary of " + std::to_string(model_vocab_size));
   return tokenizer;
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_spec(const std::string& spec) {
+  if (spec == "bytes") return make_byte_tokenizer();
+  if (std::filesystem::is_directory(spec)) return load_tokenizer(spec, {}, 0);
+  return load_sentencepiece(spec);
+}
+
+void write_tokenizer_files(const std::string& spec, const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  if (spec == "bytes") {
+    write_text_file_atomically(dir / "symtune_tokenizer.json", "{\"type\": \"bytes\"}\n");
+  } else if (std::filesystem::is_directory(spec)) {
+    for (const char* name : {"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                             "symtune_tokenizer.json"})
+      if (std::filesystem::exists(std::filesystem::path(spec) / name))
+        write_text_file_atomically(dir / name, read_text_file(std::filesystem::path(spec) / name));
+  } else {
+    write_text_file_atomically(dir / "tokenizer.model", read_text_file(spec));
+  }
 }
 
 }  // namespace symtune

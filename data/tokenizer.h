@@ -1,5 +1,6 @@
 // Tokenizer: text <-> token ids behind one interface, with the BOS/EOS/pad ids the model
-// expects. Today: SentencePiece (`tokenizer.model`, Llama-2/Mistral/Gemma style).
+// expects. SentencePiece (`tokenizer.model`, Llama-2/Mistral/Gemma style) and a byte
+// tokenizer that needs no file (`symtune_tokenizer.json` {"type": "bytes"}).
 // Must not include model/, optim/ or trainer/; no torch here.
 #pragma once
 
@@ -37,5 +38,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
                                           const SpecialTokenIds& config_special, int64_t model_vocab_size);
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& tokenizer_model);
+std::unique_ptr<Tokenizer> make_byte_tokenizer();
+
+// "bytes" = the byte tokenizer; a file = SentencePiece; a directory = load_tokenizer(dir).
+std::unique_ptr<Tokenizer> load_tokenizer_spec(const std::string& spec);
+
+// Writes the files that let load_tokenizer(dir) find the tokenizer named by `spec`.
+void write_tokenizer_files(const std::string& spec, const std::filesystem::path& dir);
 
 }  // namespace symtune

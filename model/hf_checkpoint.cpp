@@ -89,8 +89,9 @@ WeightFiles open_weight_files(const fs::path& dir) {
 }  // namespace
 
 const std::vector<std::string>& tokenizer_file_names() {
-  static const std::vector<std::string> names{"tokenizer.model", "tokenizer.json", "tokenizer_config.json",
-                                              "special_tokens_map.json", "generation_config.json"};
+  static const std::vector<std::string> names{"tokenizer.model",         "tokenizer.json",
+                                              "tokenizer_config.json",   "special_tokens_map.json",
+                                              "generation_config.json", "symtune_tokenizer.json"};
   return names;
 }
 

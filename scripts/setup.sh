@@ -77,9 +77,9 @@ ensure_venv() {
     "$py" -m venv "$venv"
   fi
   local want=$1
-  if ! "$venv/bin/python" -c "import torch, transformers, safetensors, numpy" >/dev/null 2>&1; then
+  if ! "$venv/bin/python" -c "import torch, transformers, safetensors, numpy, matplotlib" >/dev/null 2>&1; then
     say "installing $want and the test references into $venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check "$want" transformers safetensors numpy
+    "$venv/bin/pip" install -q --disable-pip-version-check "$want" transformers safetensors numpy matplotlib
   else
     say "venv ready ($("$venv/bin/python" -c 'import torch; print("torch", torch.__version__)'))"
   fi

@@ -1,0 +1,36 @@
+// In-context classification by rank classification: the model scores every candidate label
+// string after the prompt (sum of log-probabilities of its tokens and the closing EOS), and the
+// prediction is the best-scoring candidate. All candidates of one prompt go through one
+// batched forward.
+// Must not include trainer/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/datasets.h"
+#include "data/prompts.h"
+#include "data/tokenizer.h"
+
+namespace symtune {
+
+class Transformer;
+
+// Log-likelihood of each candidate continuation of `prompt_ids` (token ids, BOS included).
+std::vector<double> score_candidates(Transformer& model, const std::vector<int32_t>& prompt_ids,
+                                     const std::vector<std::vector<int32_t>>& candidate_ids);
+
+struct IclTaskResult {
+  std::string task;
+  int64_t examples = 0, correct = 0;
+  double accuracy() const { return examples ? double(correct) / examples : 0.0; }
+};
+
+// `n` prompts of `dataset` (queries from its test split, k exemplars per class), labels shown
+// as options.labels says (symbols from `symbols` for kSymbols). Deterministic in `seed`.
+IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, const ClassificationDataset& dataset,
+                                const std::vector<std::string>& symbols, IclOptions options, int64_t n, uint64_t seed,
+                                int64_t max_input_tokens);
+
+}  // namespace symtune

@@ -1,0 +1,228 @@
+"""The trainer as users run it: `symtune train` processes, checked from outside.
+
+  * exact resume: 20 steps straight == 10 steps, stop, resume, 10 more (bitwise weights and
+    optimizer state, identical logged losses);
+  * SIGKILL at random moments (also inside checkpoint writes), 10 trials: the run resumes
+    from the last complete checkpoint and ends with the uninterrupted run's weights;
+  * SIGTERM: the current step finishes, a checkpoint is written, exit 0;
+  * non-finite losses: skipped and counted; too many in a row stop the run, checkpoints intact;
+  * bad input: config typo, missing model directory, tokenizer/model vocab mismatch,
+    unwritable output directory, disk full while checkpointing.
+
+Usage: test_trainer.py SYMTUNE_BINARY [--quick]
+"""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from safetensors.torch import load_file
+import torch
+
+BIN = None
+failures = []
+passed = 0
+
+
+def check(ok, what, detail=""):
+    global passed
+    print(("ok: " if ok else "FAIL: ") + what + (f" ({detail})" if detail and not ok else ""), flush=True)
+    if ok:
+        passed += 1
+    else:
+        failures.append(what)
+
+
+def tiny_config(out_dir, **train):
+    return {
+        "model": {"init_config": {"architectures": ["LlamaForCausalLM"], "vocab_size": 259, "hidden_size": 32,
+                                  "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+                                  "num_key_value_heads": 2, "tie_word_embeddings": True, "bos_token_id": 1,
+                                  "eos_token_id": 2, "pad_token_id": 0},
+                  "dtype": "float32", "device": "cpu"},
+        "data": {"classification_dir": "builtin:synthetic", "held_out_datasets": ["sign"],
+                 "max_examples_per_dataset": 200, "exemplars_per_class": [2, 3], "symbols": {"word_list": ""},
+                 "tokenizer": "bytes", "max_input_tokens": 120, "max_target_tokens": 16, "rows_per_batch": 4},
+        "optimizer": {"beta1": 0.9},
+        "train": {"output_dir": out_dir, "max_steps": 20, "threads": 1, **train},
+    }
+
+
+def write_config(path, config):
+    with open(path, "w") as f:
+        json.dump(config, f)
+    return path
+
+
+def train(config_path, *extra, timeout=300):
+    return subprocess.run([BIN, "train", "--config", config_path, *extra], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def final_weights(run_dir):
+    ckpts = sorted(d for d in os.listdir(os.path.join(run_dir, "checkpoints")) if d.startswith("step_") and "." not in d)
+    last = os.path.join(run_dir, "checkpoints", ckpts[-1])
+    return ckpts[-1], load_file(os.path.join(last, "model", "model.safetensors")), load_file(
+        os.path.join(last, "optimizer.safetensors"))
+
+
+def losses(run_dir):
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        return {r["step"]: r["loss"] for r in map(json.loads, f) if "loss" in r}
+
+
+def same_tensors(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_exact_resume(tmp):
+    straight = os.path.join(tmp, "straight")
+    t0 = time.monotonic()
+    r = train(write_config(os.path.join(tmp, "straight.json"), tiny_config(straight, checkpoint_every=2)))
+    global RUN_SECONDS
+    RUN_SECONDS = time.monotonic() - t0
+    check(r.returncode == 0, "20 straight steps run", r.stderr[-500:])
+    split = os.path.join(tmp, "split")
+    cfg = write_config(os.path.join(tmp, "split.json"), tiny_config(split))
+    r1 = train(cfg, "--set", "train.max_steps=10")
+    r2 = train(cfg, "--resume", "auto")
+    check(r1.returncode == 0 and r2.returncode == 0, "10 steps, then a resumed 10", r2.stderr[-500:])
+    s_name, s_w, s_opt = final_weights(straight)
+    p_name, p_w, p_opt = final_weights(split)
+    check(s_name == p_name == "step_00000020", "both end at step 20", f"{s_name} {p_name}")
+    check(same_tensors(s_w, p_w), "resumed weights are bitwise identical to the straight run's")
+    check(same_tensors(s_opt, p_opt), "resumed optimizer state is bitwise identical")
+    ls, lp = losses(straight), losses(split)
+    check(len(ls) == 20 and ls == lp, "logged losses identical at every step",
+          f"{[(k, ls.get(k), lp.get(k)) for k in range(1, 21) if ls.get(k) != lp.get(k)][:3]}")
+    return s_w
+
+
+RUN_SECONDS = 2.0
+
+
+def test_sigkill(tmp, reference_weights, trials):
+    """Kills land at random moments of a run that checkpoints every 2 steps; a kill that comes
+    after the run ended does not count, and the trial is drawn again."""
+    rng = random.Random(1234)
+    inside_writes = 0
+    for trial in range(trials):
+        run_dir = os.path.join(tmp, f"kill{trial}")
+        cfg = write_config(os.path.join(tmp, f"kill{trial}.json"), tiny_config(run_dir, checkpoint_every=2,
+                                                                              keep_checkpoints=2))
+        for attempt in range(20):
+            if os.path.exists(run_dir):
+                subprocess.run(["rm", "-rf", run_dir])
+            # Odd trials stretch each checkpoint write by 150 ms, so kills often land inside one.
+            env = dict(os.environ, SYMTUNE_DEBUG_CHECKPOINT_PAUSE_MS="150") if trial % 2 else None
+            proc = subprocess.Popen([BIN, "train", "--config", cfg], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, env=env)
+            time.sleep(rng.uniform(0.1, 0.95) * (RUN_SECONDS + (1.5 if trial % 2 else 0)))
+            alive = proc.poll() is None
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            if alive:
+                break
+        ckpt_dir = os.path.join(run_dir, "checkpoints")
+        left = os.listdir(ckpt_dir) if os.path.isdir(ckpt_dir) else []
+        inside_writes += any(".partial" in d for d in left)
+        r = train(cfg, "--resume", "auto")
+        ok = r.returncode == 0
+        name, weights, _ = final_weights(run_dir) if ok else ("", {}, {})
+        check(ok and name == "step_00000020" and same_tensors(weights, reference_weights),
+              f"SIGKILL trial {trial + 1} (killed with {sorted(left)}): resumed to step 20 with the uninterrupted "
+              "run's weights", r.stderr[-400:])
+    print(f"{inside_writes} of {trials} kills landed inside a checkpoint write (a .partial folder was left)")
+
+
+def test_sigterm(tmp):
+    run_dir = os.path.join(tmp, "term")
+    cfg = write_config(os.path.join(tmp, "term.json"), tiny_config(run_dir, max_steps=100000))
+    proc = subprocess.Popen([BIN, "train", "--config", cfg], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    ckpts = [d for d in os.listdir(os.path.join(run_dir, "checkpoints")) if d.startswith("step_") and "." not in d]
+    check(proc.returncode == 0 and len(ckpts) == 1 and "stop requested" in out,
+          "SIGTERM: the step finishes, a checkpoint is written, exit 0", f"rc {proc.returncode} {ckpts} {err[-300:]}")
+
+
+def test_nonfinite(tmp):
+    run_dir = os.path.join(tmp, "nan1")
+    r = train(write_config(os.path.join(tmp, "nan1.json"), tiny_config(run_dir, debug_nonfinite_steps=[3, 7])))
+    recs = [json.loads(l) for l in open(os.path.join(run_dir, "metrics.jsonl"))]
+    skipped = [x["step"] for x in recs if x.get("skipped")]
+    check(r.returncode == 0 and skipped == [3, 7] and recs[-1]["skipped_total"] == 2,
+          "non-finite steps are skipped and counted", f"{skipped} {r.stderr[-300:]}")
+    run_dir = os.path.join(tmp, "nan2")
+    cfg = tiny_config(run_dir, debug_nonfinite_steps=[5, 6, 7], max_consecutive_nonfinite=3, checkpoint_every=2)
+    r = train(write_config(os.path.join(tmp, "nan2.json"), cfg))
+    intact = os.path.exists(os.path.join(run_dir, "checkpoints", "step_00000004", "COMPLETE"))
+    check(r.returncode == 1 and "3 consecutive steps had a non-finite loss" in r.stderr and "step_00000004" in r.stderr
+          and intact, "too many non-finite steps in a row stop the run; the last good checkpoint is intact",
+          r.stderr[-300:])
+
+
+def expect_error(what, result, needle):
+    check(result.returncode == 1 and needle in result.stderr, what, f"rc {result.returncode}: {result.stderr[-300:]}")
+
+
+def test_bad_input(tmp):
+    out = os.path.join(tmp, "bad")
+    cfg = tiny_config(out)
+    cfg["train"]["max_step"] = 3
+    expect_error("config typo names the key and the nearest valid one",
+                 train(write_config(os.path.join(tmp, "typo.json"), cfg)), "unknown key 'max_step' (did you mean 'max_steps'?)")
+    expect_error("unknown --set key", train(write_config(os.path.join(tmp, "ok.json"), tiny_config(out)), "--set",
+                                            "train.max_stepz=3"), "did you mean 'max_steps'")
+    cfg = tiny_config(out)
+    del cfg["model"]["init_config"]
+    cfg["model"]["path"] = os.path.join(tmp, "no_such_model")
+    expect_error("missing model directory", train(write_config(os.path.join(tmp, "nomodel.json"), cfg)),
+                 "no_such_model: model directory not found")
+    cfg = tiny_config(out)
+    cfg["model"]["init_config"]["vocab_size"] = 100
+    expect_error("tokenizer/model vocab mismatch", train(write_config(os.path.join(tmp, "vocab.json"), cfg)),
+                 "259 pieces but the model's vocab_size is 100")
+    blocker = os.path.join(tmp, "a_file")
+    open(blocker, "w").close()
+    expect_error("unwritable output directory",
+                 train(write_config(os.path.join(tmp, "unwritable.json"), tiny_config(os.path.join(blocker, "run")))),
+                 "cannot create the output directory")
+    # Disk full while checkpointing: a file-size limit makes writes fail past 64 KiB (the model
+    # safetensors is ~100 KiB), as a full disk would; the run fails clearly, and the checkpoint
+    # written before the limit stays complete.
+    run_dir = os.path.join(tmp, "full")
+    cfg_path = write_config(os.path.join(tmp, "full.json"), tiny_config(run_dir, max_steps=4))
+    first = train(cfg_path, "--set", "train.max_steps=2")
+    r = subprocess.run(["bash", "-c", f"trap '' XFSZ; ulimit -f 64; exec {BIN} train --config {cfg_path} --resume auto"],
+                       capture_output=True, text=True, timeout=300)
+    names = sorted(os.listdir(os.path.join(run_dir, "checkpoints")))
+    check(first.returncode == 0 and r.returncode == 1 and "checkpoint not written" in r.stderr
+          and names == ["step_00000002"] and os.path.exists(os.path.join(run_dir, "checkpoints", names[0], "COMPLETE")),
+          "disk full while checkpointing: clear error, previous checkpoint intact, no partial left",
+          f"rc {r.returncode} {names} {r.stderr[-300:]}")
+
+
+def main():
+    global BIN
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    BIN = sys.argv[1]
+    quick = "--quick" in sys.argv
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = test_exact_resume(tmp)
+        test_nonfinite(tmp)
+        test_bad_input(tmp)
+        test_sigterm(tmp)
+        test_sigkill(tmp, reference, 3 if quick else 10)
+    print(f"{passed} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

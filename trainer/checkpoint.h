@@ -1,0 +1,44 @@
+// Training checkpoints: <output_dir>/checkpoints/step_00000123/ holding
+//   model/                 the weights in HF layout (config.json, model.safetensors, tokenizer)
+//   optimizer.safetensors  Adafactor state, keyed by parameter name
+//   trainer_state.json     step, data stream position, counters, format_version
+//   COMPLETE               written last: a directory without it is not a checkpoint
+// Written into step_XXXXXXXX.partial-<pid>, every file fsynced, the marker written, then
+// renamed into place, so a crash at any moment leaves the previous checkpoints intact and at
+// most a .partial folder that resume ignores (and the next save clears). Old complete
+// checkpoints beyond keep_last are removed only after the new one is in place.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+namespace symtune {
+
+class Transformer;
+class Adafactor;
+
+constexpr int kCheckpointFormatVersion = 1;
+
+struct CheckpointContents {
+  nlohmann::json trainer_state;  // must hold "step"
+};
+
+// Returns the final directory.
+std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_dir, int64_t step, Transformer& model,
+                                      const Adafactor& optimizer, const nlohmann::json& trainer_state,
+                                      const std::filesystem::path& tokenizer_source_dir, int64_t keep_last);
+
+// The newest complete checkpoint under checkpoints_dir, if any.
+std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& checkpoints_dir);
+
+// Checks the marker and format version; returns trainer_state.json.
+nlohmann::json read_trainer_state(const std::filesystem::path& checkpoint_dir);
+std::map<std::string, at::Tensor> read_optimizer_state(const std::filesystem::path& checkpoint_dir);
+
+}  // namespace symtune

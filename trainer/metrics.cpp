@@ -1,0 +1,55 @@
+#include "trainer/metrics.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/file_io.h"
+
+namespace symtune {
+namespace fs = std::filesystem;
+
+std::shared_ptr<spdlog::logger> make_run_logger(const fs::path& dir) {
+  auto console = std::make_shared<spdlog::sinks::stdout_color_sink_mt>();
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir / "train.log").string(), /*truncate=*/false);
+  auto logger = std::make_shared<spdlog::logger>("symtune", spdlog::sinks_init_list{console, file});
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  return logger;
+}
+
+MetricsFile::MetricsFile(const fs::path& path, int64_t keep_through_step) : path_(path) {
+  std::string kept;
+  if (fs::exists(path)) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      try {
+        auto j = nlohmann::json::parse(line);
+        if (j.value("step", int64_t(0)) <= keep_through_step) kept += line + "\n";
+      } catch (const nlohmann::json::exception&) {
+        // A torn last line from a killed run: dropped.
+      }
+    }
+  }
+  write_text_file_atomically(path, kept);
+  file_ = std::fopen(path.c_str(), "a");
+  if (file_ == nullptr) throw Error(path.string() + ": cannot open for appending");
+}
+
+MetricsFile::~MetricsFile() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+void MetricsFile::write(const nlohmann::json& record) {
+  const std::string line = record.dump() + "\n";
+  write_all(file_, line.data(), line.size(), path_);
+  std::fflush(file_);
+}
+
+}  // namespace symtune

@@ -1,0 +1,34 @@
+// Run outputs besides checkpoints: metrics.jsonl (one JSON object per logged step or
+// evaluation, units in the key names), train.log (everything the console shows), and the
+// console progress line.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace spdlog {
+class logger;
+}
+
+namespace symtune {
+
+// Console + <dir>/train.log. Returns the logger also installed as spdlog's default.
+std::shared_ptr<spdlog::logger> make_run_logger(const std::filesystem::path& dir);
+
+class MetricsFile {
+ public:
+  // Keeps lines with "step" <= keep_through_step (a resumed run replaces what the interrupted
+  // one logged after its checkpoint), then appends.
+  MetricsFile(const std::filesystem::path& path, int64_t keep_through_step);
+  ~MetricsFile();
+  void write(const nlohmann::json& record);
+
+ private:
+  std::filesystem::path path_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace symtune

@@ -1,0 +1,158 @@
+#include "trainer/train_config.h"
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "common/file_io.h"
+#include "common/json_keys.h"
+
+namespace symtune {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// "train.max_steps=20" -> config["train"]["max_steps"] = 20. The value is JSON when it
+// parses as JSON, else a string ("data.tokenizer=/x/t.model").
+void apply_override(json& config, const std::string& assignment, const std::string& origin) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error("--set '" + assignment + "': expected key.path=value");
+  const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;
+  }
+  json* node = &config;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw Error("--set '" + assignment + "': empty key segment");
+    if (dot == std::string::npos) {
+      (*node)[part] = value;
+      break;
+    }
+    if (!node->contains(part)) (*node)[part] = json::object();
+    node = &(*node)[part];
+    if (!node->is_object()) throw Error("--set '" + assignment + "': '" + part + "' is not a section in " + origin);
+    start = dot + 1;
+  }
+}
+
+template <typename T>
+void read(const json& j, const char* key, T& out, const std::string& where) {
+  if (!j.contains(key)) return;
+  try {
+    out = j[key].get<T>();
+  } catch (const json::exception&) {
+    throw Error(where + "." + key + ": wrong type, found " + j[key].dump());
+  }
+}
+
+}  // namespace
+
+TrainConfig parse_train_config(json config, const std::string& origin, const std::string& base_dir,
+                               const std::vector<std::string>& overrides) {
+  for (const auto& o : overrides) apply_override(config, o, origin);
+  require_known_keys(config, {"model", "data", "optimizer", "schedule", "train", "eval"}, origin);
+  TrainConfig c;
+
+  const json model = config.value("model", json::object());
+  require_known_keys(model, {"path", "init_config", "init_seed", "dtype", "device", "activation_checkpointing"},
+                     origin + ": model");
+  read(model, "path", c.model.path, origin + ": model");
+  if (!c.model.path.empty()) c.model.path = resolve_path(c.model.path, base_dir, origin + ": model.path");
+  if (model.contains("init_config")) c.model.init_config = model["init_config"];
+  read(model, "init_seed", c.model.init_seed, origin + ": model");
+  read(model, "dtype", c.model.dtype, origin + ": model");
+  read(model, "device", c.model.device, origin + ": model");
+  read(model, "activation_checkpointing", c.model.activation_checkpointing, origin + ": model");
+  if (c.model.path.empty() == c.model.init_config.is_null())
+    throw Error(origin + ": model: set exactly one of 'path' (a pretrained HF directory) and 'init_config' (an HF "
+                "config.json object for a model symtune initialises)");
+  if (c.model.dtype != "auto" && c.model.dtype != "float32" && c.model.dtype != "bfloat16")
+    throw Error(origin + ": model.dtype must be auto, float32 or bfloat16, found \"" + c.model.dtype + "\"");
+
+  if (!config.contains("data")) throw Error(origin + ": no 'data' section");
+  c.data = parse_data_config(config["data"], origin + ": data", base_dir);
+  c.optimizer = parse_adafactor_options(config.value("optimizer", json::object()), origin + ": optimizer");
+  if (config.contains("schedule")) {
+    c.schedule = parse_schedule(config["schedule"], origin + ": schedule");
+    c.schedule_given = true;
+    if (c.optimizer.relative_step)
+      throw Error(origin + ": a 'schedule' is given but optimizer.relative_step is true (relative steps ignore "
+                  "schedules); set optimizer.relative_step to false");
+  } else if (!c.optimizer.relative_step && !c.optimizer.lr) {
+    throw Error(origin + ": no learning rate: give a 'schedule', optimizer.lr, or optimizer.relative_step: true");
+  }
+
+  const json train = config.value("train", json::object());
+  const std::string tw = origin + ": train";
+  require_known_keys(train, {"output_dir", "max_steps", "micro_batch_rows", "log_every", "checkpoint_every",
+                             "keep_checkpoints", "clip_grad_norm", "max_consecutive_nonfinite", "threads", "debug_nonfinite_steps"},
+                     tw);
+  read(train, "output_dir", c.train.output_dir, tw);
+  c.train.output_dir = resolve_path(c.train.output_dir, fs::current_path(), tw + ".output_dir");
+  read(train, "max_steps", c.train.max_steps, tw);
+  read(train, "micro_batch_rows", c.train.micro_batch_rows, tw);
+  read(train, "log_every", c.train.log_every, tw);
+  read(train, "checkpoint_every", c.train.checkpoint_every, tw);
+  read(train, "keep_checkpoints", c.train.keep_checkpoints, tw);
+  read(train, "clip_grad_norm", c.train.clip_grad_norm, tw);
+  read(train, "max_consecutive_nonfinite", c.train.max_consecutive_nonfinite, tw);
+  read(train, "threads", c.train.threads, tw);
+  read(train, "debug_nonfinite_steps", c.train.debug_nonfinite_steps, tw);
+  if (c.train.max_steps < 1) throw Error(tw + ".max_steps must be >= 1");
+  if (c.train.micro_batch_rows < 0) throw Error(tw + ".micro_batch_rows must be >= 0");
+  if (c.train.log_every < 1) throw Error(tw + ".log_every must be >= 1");
+  if (c.train.checkpoint_every < 0) throw Error(tw + ".checkpoint_every must be >= 0");
+  if (c.train.keep_checkpoints < 1) throw Error(tw + ".keep_checkpoints must be >= 1 (the newest is never deleted)");
+  if (!(c.train.clip_grad_norm >= 0)) throw Error(tw + ".clip_grad_norm must be >= 0");
+  if (c.train.max_consecutive_nonfinite < 1) throw Error(tw + ".max_consecutive_nonfinite must be >= 1");
+
+  const json eval = config.value("eval", json::object());
+  const std::string ew = origin + ": eval";
+  require_known_keys(eval, {"every", "loss_batches", "icl_examples", "icl_exemplars_per_class"}, ew);
+  read(eval, "every", c.eval.every, ew);
+  read(eval, "loss_batches", c.eval.loss_batches, ew);
+  read(eval, "icl_examples", c.eval.icl_examples, ew);
+  read(eval, "icl_exemplars_per_class", c.eval.icl_exemplars_per_class, ew);
+  if (c.eval.every < 0 || c.eval.loss_batches < 0 || c.eval.icl_examples < 0 || c.eval.icl_exemplars_per_class < 1)
+    throw Error(ew + ": every, loss_batches and icl_examples must be >= 0, icl_exemplars_per_class >= 1");
+  if (c.eval.every > 0 && c.data.held_out_datasets.empty())
+    throw Error(ew + ".every > 0 needs data.held_out_datasets to evaluate on");
+
+  c.resolved = config;
+  c.resolved["train"]["output_dir"] = c.train.output_dir;
+  if (!c.model.path.empty()) c.resolved["model"]["path"] = c.model.path;
+  return c;
+}
+
+namespace {
+// A config may start from another: {"extends": "base.json", ...} is base.json with this file's
+// keys merged over it (RFC 7396 merge patch), so ablations state only what they change.
+json read_config_with_bases(const fs::path& path, int depth) {
+  if (depth > 8) throw Error(path.string() + ": 'extends' chain deeper than 8 (a cycle?)");
+  json j;
+  try {
+    j = json::parse(read_text_file(path));
+  } catch (const json::parse_error& e) {
+    throw Error(path.string() + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object() || !j.contains("extends")) return j;
+  const fs::path base = fs::absolute(path).parent_path() / j["extends"].get<std::string>();
+  json merged = read_config_with_bases(base, depth + 1);
+  j.erase("extends");
+  merged.merge_patch(j);
+  return merged;
+}
+}  // namespace
+
+TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
+  return parse_train_config(read_config_with_bases(path, 0), path, fs::absolute(path).parent_path().string(), overrides);
+}
+
+}  // namespace symtune

@@ -1,0 +1,305 @@
+#include "trainer/trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <spdlog/spdlog.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "common/error.h"
+#include "common/file_io.h"
+#include "data/batches.h"
+#include "data/mixture.h"
+#include "data/tokenizer.h"
+#include "eval/icl_scoring.h"
+#include "model/hf_checkpoint.h"
+#include "model/transformer.h"
+#include "optim/adafactor.h"
+#include "optim/grad_clip.h"
+#include "trainer/checkpoint.h"
+#include "trainer/metrics.h"
+#include "trainer/signals.h"
+
+namespace symtune {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+at::Tensor to_device(const std::vector<int64_t>& v, int64_t rows, int64_t seq, c10::Device device) {
+  return at::tensor(v, at::kLong).view({rows, seq}).to(device);
+}
+
+std::string duration_text(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof(buf), "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+  else std::snprintf(buf, sizeof(buf), "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  return buf;
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::move(config)) {
+  run_dir_ = config_.train.output_dir;
+  std::error_code ec;
+  fs::create_directories(run_dir_, ec);
+  if (ec) throw Error(run_dir_.string() + ": cannot create the output directory: " + ec.message());
+  write_text_file_atomically(run_dir_ / "config.json", config_.resolved.dump(2) + "\n");  // also proves it is writable
+  log_ = make_run_logger(run_dir_);
+  if (config_.train.threads > 0) at::set_num_threads(static_cast<int>(config_.train.threads));
+
+  const std::string device_name =
+      config_.model.device == "auto" ? (torch::cuda::is_available() ? "cuda" : "cpu") : config_.model.device;
+  const c10::Device device(device_name);
+  const at::ScalarType dtype = config_.model.dtype == "float32"    ? at::kFloat
+                               : config_.model.dtype == "bfloat16" ? at::kBFloat16
+                               : device.is_cuda()                  ? at::kBFloat16
+                                                                   : at::kFloat;
+  // The model, and the tokenizer that goes with it.
+  std::string tokenizer_spec = config_.data.tokenizer;
+  if (!config_.model.path.empty()) {
+    model_ = load_pretrained(config_.model.path, {dtype, device, /*requires_grad=*/true});
+    if (tokenizer_spec.empty()) tokenizer_spec = config_.model.path;
+  } else {
+    ModelConfig mc = parse_model_config(config_.model.init_config.dump(), "model.init_config");
+    model_ = std::make_unique<Transformer>(mc, Transformer::random_weights(mc, config_.model.init_seed, at::kFloat));
+    model_->to(device, dtype);
+    model_->for_each_parameter([](const std::string&, at::Tensor& t) { t.requires_grad_(true); });
+    if (tokenizer_spec.empty())
+      throw Error("data.tokenizer: a model initialised by symtune needs a tokenizer (\"bytes\" or a tokenizer.model)");
+  }
+  model_->set_activation_checkpointing(config_.model.activation_checkpointing);
+  const ModelConfig& mc = model_->config();
+  tokenizer_dir_ = run_dir_ / "tokenizer";
+  write_tokenizer_files(tokenizer_spec, tokenizer_dir_);
+  SpecialTokenIds ids{mc.bos_token_id, mc.eos_token_ids.empty() ? std::nullopt : std::optional<int64_t>(mc.eos_token_ids[0]),
+                      mc.pad_token_id};
+  tokenizer_ = load_tokenizer(tokenizer_dir_, ids, mc.vocab_size);
+
+  std::vector<NamedParameter> params;
+  model_->for_each_parameter([&](const std::string& name, at::Tensor& t) { params.push_back({name, t}); });
+  optimizer_ = std::make_unique<Adafactor>(params, config_.optimizer);
+
+  source_ = std::make_shared<ExampleSource>(config_.data);
+  stream_ = std::make_unique<BatchStream>(source_, tokenizer_);
+  if (config_.eval.every > 0 || config_.eval.loss_batches > 0) {
+    if (!config_.data.held_out_datasets.empty()) {
+      DataConfig held_out = config_.data;
+      held_out.tuning_datasets = config_.data.held_out_datasets;
+      held_out.held_out_datasets.clear();
+      held_out.symbol_fraction = 1.0;
+      held_out.use_heldout_symbols = true;
+      held_out.instruction_files.clear();
+      held_out.instruction_from_classification = false;
+      held_out.seed = config_.data.seed + 1;
+      eval_source_ = std::make_shared<ExampleSource>(held_out);
+    }
+  }
+
+  if (!resume.empty()) {
+    std::optional<fs::path> checkpoint;
+    if (resume == "auto") {
+      checkpoint = latest_checkpoint(run_dir_ / "checkpoints");
+      if (!checkpoint) log_->info("--resume auto: no complete checkpoint in {}; starting fresh", (run_dir_ / "checkpoints").string());
+    } else {
+      checkpoint = fs::path(resume);
+    }
+    if (checkpoint) restore(*checkpoint);
+  }
+  metrics_ = std::make_unique<MetricsFile>(run_dir_ / "metrics.jsonl", step_);
+  log_->info("model {} ({} parameters, {} on {}), tokenizer {} ({} tokens)", mc.architecture_name, mc.num_parameters(),
+             c10::toString(dtype), device.str(), tokenizer_spec, tokenizer_->vocab_size());
+  log_->info("data: {} tuning datasets, symbol share {:.0f}%, {} rows x {} tokens per step; optimizer Adafactor; "
+             "{} steps from step {}",
+             source_->datasets().size(), 100 * config_.data.symbol_fraction, config_.data.rows_per_batch,
+             config_.data.row_tokens(), config_.train.max_steps, step_);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::restore(const fs::path& checkpoint) {
+  const json state = read_trainer_state(checkpoint);
+  auto saved = load_pretrained(checkpoint / "model", {model_->dtype(), model_->device(), false});
+  {
+    at::NoGradGuard no_grad;
+    std::vector<at::Tensor> from = saved->parameters();
+    size_t i = 0;
+    model_->for_each_parameter([&](const std::string& name, at::Tensor& t) {
+      if (t.sizes() != from.at(i).sizes())
+        throw Error(checkpoint.string() + ": parameter '" + name + "' does not match the configured model");
+      t.copy_(from[i++]);
+    });
+  }
+  optimizer_->load_state_dict(read_optimizer_state(checkpoint));
+  step_ = state.at("step").get<int64_t>();
+  stream_->seek(state.at("data_next_batch").get<uint64_t>());
+  skipped_total_ = state.value("skipped_updates", int64_t(0));
+  consecutive_nonfinite_ = state.value("consecutive_nonfinite", int64_t(0));
+  log_->info("resumed from {} at step {}", checkpoint.string(), step_);
+}
+
+fs::path Trainer::save() {
+  json state = {{"step", step_},
+                {"data_next_batch", stream_->next_batch()},
+                {"skipped_updates", skipped_total_},
+                {"consecutive_nonfinite", consecutive_nonfinite_}};
+  const fs::path dir = save_checkpoint(run_dir_ / "checkpoints", step_, *model_, *optimizer_, state, tokenizer_dir_,
+                                       config_.train.keep_checkpoints);
+  log_->info("checkpoint {}", dir.string());
+  return dir;
+}
+
+double Trainer::current_lr() const {
+  if (config_.schedule_given) return config_.schedule.lr_at(step_ + 1);
+  if (config_.optimizer.relative_step) {
+    const double t = static_cast<double>(step_ + 1);
+    return std::min(config_.optimizer.warmup_init ? 1e-6 * t : 1e-2, 1.0 / std::sqrt(t));
+  }
+  return *config_.optimizer.lr;
+}
+
+at::Tensor Trainer::micro_batch_loss_sum(const at::Tensor& tokens, const at::Tensor& positions,
+                                         const at::Tensor& segments, const at::Tensor& labels) {
+  at::Tensor hidden_BTC = model_->hidden_states(tokens, PackedRows{positions, segments});
+  // Logits only where there is a target: a few percent of positions, so the [T, V] logits of
+  // the whole row are never formed.
+  const at::Tensor mask_BT = labels.ne(-100);
+  at::Tensor logits_NV = model_->logits(hidden_BTC.index({mask_BT})).to(at::kFloat);
+  return at::cross_entropy_loss(logits_NV, labels.index({mask_BT}), {}, at::Reduction::Sum);
+}
+
+Trainer::StepResult Trainer::train_step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  StepResult r;
+  const Batch batch = stream_->next();
+  const c10::Device device = model_->device();
+  const at::Tensor tokens = to_device(batch.tokens, batch.rows, batch.seq, device);
+  const at::Tensor positions = to_device(batch.position_ids, batch.rows, batch.seq, device);
+  const at::Tensor segments = to_device(batch.segment_ids, batch.rows, batch.seq, device);
+  const at::Tensor labels = to_device(batch.labels, batch.rows, batch.seq, device);
+  r.target_tokens = batch.target_tokens;
+  r.tokens = batch.rows * batch.seq - batch.padding_tokens;
+  r.examples = batch.examples;
+
+  // Forward/backward per micro-batch; dividing by the whole batch's target count makes the
+  // accumulated gradient that of the mean loss over every target token of the step.
+  const int64_t micro = config_.train.micro_batch_rows > 0 ? std::min(config_.train.micro_batch_rows, batch.rows) : batch.rows;
+  at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
+  for (int64_t start = 0; start < batch.rows; start += micro) {
+    const int64_t n = std::min(micro, batch.rows - start);
+    at::Tensor part = micro_batch_loss_sum(tokens.narrow(0, start, n), positions.narrow(0, start, n),
+                                           segments.narrow(0, start, n), labels.narrow(0, start, n));
+    if (std::count(config_.train.debug_nonfinite_steps.begin(), config_.train.debug_nonfinite_steps.end(), step_ + 1))
+      part = part * std::numeric_limits<float>::quiet_NaN();
+    (part / static_cast<double>(std::max<int64_t>(batch.target_tokens, 1))).backward();
+    loss_sum += part.detach();
+  }
+  std::vector<at::Tensor> params = model_->parameters();
+  const at::Tensor norm = clip_grad_norm(params, config_.train.clip_grad_norm);
+  r.loss = loss_sum.item<double>() / std::max<int64_t>(batch.target_tokens, 1);
+  r.grad_norm = norm.item<double>();
+  r.lr = current_lr();
+
+  if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm)) {
+    r.skipped = true;
+    ++skipped_total_;
+    ++consecutive_nonfinite_;
+  } else {
+    optimizer_->step(config_.schedule_given ? std::optional<double>(r.lr) : std::nullopt);
+    consecutive_nonfinite_ = 0;
+  }
+  for (auto& p : params) p.mutable_grad().reset();
+  ++step_;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+void Trainer::log_step(const StepResult& r) {
+  const double tps = r.tokens / std::max(r.seconds, 1e-9);
+  tokens_per_s_ema_ = tokens_per_s_ema_ == 0 ? tps : 0.9 * tokens_per_s_ema_ + 0.1 * tps;
+  if (step_ % config_.train.log_every != 0 && step_ != config_.train.max_steps && !r.skipped) return;
+  const double eta = (config_.train.max_steps - step_) * r.seconds;
+  log_->info("step {}/{} | loss {:.4f} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}{}", step_,
+             config_.train.max_steps, r.loss, r.lr, r.grad_norm, tokens_per_s_ema_, duration_text(eta),
+             r.skipped ? " | SKIPPED (non-finite), " + std::to_string(consecutive_nonfinite_) + " in a row" : "");
+  metrics_->write({{"step", step_},
+                   {"loss", std::isfinite(r.loss) ? json(r.loss) : json(nullptr)},
+                   {"lr", r.lr},
+                   {"grad_norm", std::isfinite(r.grad_norm) ? json(r.grad_norm) : json(nullptr)},
+                   {"tokens_per_s", tps},
+                   {"step_ms", 1e3 * r.seconds},
+                   {"target_tokens", r.target_tokens},
+                   {"examples", r.examples},
+                   {"skipped", r.skipped},
+                   {"skipped_total", skipped_total_}});
+}
+
+json Trainer::evaluate() {
+  json record = {{"step", step_}, {"kind", "eval"}};
+  if (!eval_source_) return record;
+  at::NoGradGuard no_grad;
+  BatchStream held_out(eval_source_, tokenizer_);
+  double loss_sum = 0;
+  int64_t targets = 0;
+  for (int64_t b = 0; b < config_.eval.loss_batches; ++b) {
+    const Batch batch = held_out.next();
+    const c10::Device device = model_->device();
+    loss_sum += micro_batch_loss_sum(to_device(batch.tokens, batch.rows, batch.seq, device),
+                                     to_device(batch.position_ids, batch.rows, batch.seq, device),
+                                     to_device(batch.segment_ids, batch.rows, batch.seq, device),
+                                     to_device(batch.labels, batch.rows, batch.seq, device))
+                    .item<double>();
+    targets += batch.target_tokens;
+  }
+  if (targets > 0) record["heldout_loss"] = loss_sum / targets;
+  if (config_.eval.icl_examples > 0) {
+    IclOptions icl;
+    icl.k_min = icl.k_max = config_.eval.icl_exemplars_per_class;
+    double sum = 0;
+    for (const auto& d : eval_source_->datasets()) {
+      const IclTaskResult res = evaluate_icl_task(*model_, *tokenizer_, d, eval_source_->pools().heldout, icl,
+                                                  config_.eval.icl_examples, config_.data.seed + 7,
+                                                  config_.data.max_input_tokens);
+      record["icl_accuracy"][d.name] = res.accuracy();
+      sum += res.accuracy();
+    }
+    record["icl_accuracy_mean"] = sum / std::max<size_t>(eval_source_->datasets().size(), 1);
+  }
+  log_->info("eval at step {}: held-out loss {} | symbol-label ICL accuracy {}", step_,
+             record.contains("heldout_loss") ? fmt::format("{:.4f}", record["heldout_loss"].get<double>()) : "-",
+             record.contains("icl_accuracy") ? record["icl_accuracy"].dump() : "-");
+  metrics_->write(record);
+  return record;
+}
+
+int64_t Trainer::run() {
+  install_stop_signal_handlers();
+  if (config_.eval.every > 0 && step_ == 0) evaluate();
+  while (step_ < config_.train.max_steps && !stop_requested()) {
+    const StepResult r = train_step();
+    log_step(r);
+    if (consecutive_nonfinite_ >= config_.train.max_consecutive_nonfinite) {
+      const auto last = latest_checkpoint(run_dir_ / "checkpoints");
+      throw Error("training stopped: " + std::to_string(consecutive_nonfinite_) +
+                  " consecutive steps had a non-finite loss or gradient (train.max_consecutive_nonfinite = " +
+                  std::to_string(config_.train.max_consecutive_nonfinite) + "); the last good checkpoint is " +
+                  (last ? last->string() : std::string("none (no checkpoint was written yet)")));
+    }
+    if (config_.eval.every > 0 && step_ % config_.eval.every == 0 && step_ < config_.train.max_steps) evaluate();
+    // No checkpoint in the middle of a run of skipped updates: the last good one stays newest.
+    if (config_.train.checkpoint_every > 0 && step_ % config_.train.checkpoint_every == 0 &&
+        step_ < config_.train.max_steps && !stop_requested() && consecutive_nonfinite_ == 0)
+      save();
+  }
+  if (stop_requested()) log_->info("stop requested: checkpointing at step {} and exiting", step_);
+  else if (config_.eval.every > 0) evaluate();
+  save();
+  return step_;
+}
+
+}  // namespace symtune

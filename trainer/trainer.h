@@ -1,0 +1,76 @@
+// The fine-tuning loop: model + data stream + Adafactor + schedule, with gradient
+// accumulation, clipping, held-out evaluation, logging, atomic checkpoints and exact resume,
+// and a clean stop on SIGTERM/SIGINT.
+// The step (train_step) reads like the algorithm: batch, forward/backward per micro-batch,
+// clip, update (or skip a non-finite one), log, checkpoint.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "trainer/train_config.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace symtune {
+
+class Transformer;
+class Adafactor;
+class Tokenizer;
+class ExampleSource;
+class BatchStream;
+class MetricsFile;
+
+class Trainer {
+ public:
+  // resume: "" = start fresh, "auto" = the newest complete checkpoint of the run if any,
+  // otherwise a checkpoint directory.
+  explicit Trainer(TrainConfig config, const std::string& resume = "");
+  ~Trainer();
+
+  // Trains to max_steps or until a stop is requested; returns the step reached. Writes a final
+  // checkpoint either way.
+  int64_t run();
+
+  // Held-out loss and symbol-label ICL accuracy; logged and written to metrics.jsonl.
+  nlohmann::json evaluate();
+
+  Transformer& model() { return *model_; }
+  int64_t step() const { return step_; }
+  const std::filesystem::path& run_dir() const { return run_dir_; }
+
+ private:
+  struct StepResult {
+    double loss = 0, grad_norm = 0, lr = 0, seconds = 0;
+    int64_t target_tokens = 0, tokens = 0, examples = 0;
+    bool skipped = false;
+  };
+  StepResult train_step();
+  at::Tensor micro_batch_loss_sum(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& segments,
+                                  const at::Tensor& labels);
+  void log_step(const StepResult& r);
+  std::filesystem::path save();
+  void restore(const std::filesystem::path& checkpoint);
+  double current_lr() const;
+
+  TrainConfig config_;
+  std::filesystem::path run_dir_, tokenizer_dir_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<Transformer> model_;
+  std::unique_ptr<Adafactor> optimizer_;
+  std::shared_ptr<Tokenizer> tokenizer_;
+  std::shared_ptr<ExampleSource> source_, eval_source_;
+  std::unique_ptr<BatchStream> stream_;
+  std::unique_ptr<MetricsFile> metrics_;
+  int64_t step_ = 0, skipped_total_ = 0, consecutive_nonfinite_ = 0;
+  double tokens_per_s_ema_ = 0;
+};
+
+}  // namespace symtune
