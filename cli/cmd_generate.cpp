@@ -38,9 +38,7 @@ void add_generate_command(CLI::App& app) {
     load.device = parse_device(a->device);
     auto model = load_pretrained(a->model_dir, load);
     const ModelConfig& config = model->config();
-    SpecialTokenIds from_config{config.bos_token_id,
-                                config.eos_token_ids.empty() ? std::nullopt : std::optional<int64_t>(config.eos_token_ids[0]),
-                                config.pad_token_id};
+    SpecialTokenIds from_config{config.bos_token_id, config.first_eos_token_id(), config.pad_token_id};
     auto tokenizer = load_tokenizer(a->model_dir, from_config, config.vocab_size);
     std::vector<int64_t> prompt;
     if (!a->no_bos && tokenizer->special().bos) prompt.push_back(*tokenizer->special().bos);

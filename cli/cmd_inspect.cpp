@@ -24,8 +24,7 @@ void add_inspect_command(CLI::App& app) {
               << "vocab: " << c.vocab_size << ", tied head: " << (c.tie_word_embeddings ? "yes" : "no")
               << ", rope: " << c.rope.type << " theta " << c.rope.theta << "\n";
     if (!*skip_tokenizer) {
-      SpecialTokenIds ids{c.bos_token_id, c.eos_token_ids.empty() ? std::nullopt : std::optional<int64_t>(c.eos_token_ids[0]),
-                          c.pad_token_id};
+      SpecialTokenIds ids{c.bos_token_id, c.first_eos_token_id(), c.pad_token_id};
       auto tok = load_tokenizer(*model_dir, ids, c.vocab_size);
       std::cout << "tokenizer: " << tok->vocab_size() << " pieces, bos "
                 << (tok->special().bos ? std::to_string(*tok->special().bos) : "none") << ", eos "

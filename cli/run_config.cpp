@@ -32,8 +32,7 @@ std::shared_ptr<Tokenizer> tokenizer_from(const nlohmann::json& config, const Da
     const std::string model_dir =
         resolve_path(config["model"]["path"].get<std::string>(), fs::absolute(path).parent_path(), path + ": model.path");
     const ModelConfig mc = load_model_config(fs::path(model_dir) / "config.json");
-    SpecialTokenIds ids{mc.bos_token_id, mc.eos_token_ids.empty() ? std::nullopt : std::optional<int64_t>(mc.eos_token_ids[0]),
-                        mc.pad_token_id};
+    SpecialTokenIds ids{mc.bos_token_id, mc.first_eos_token_id(), mc.pad_token_id};
     return load_tokenizer(model_dir, ids, mc.vocab_size);
   }
   throw Error(path + ": set data.tokenizer (a tokenizer.model) or model.path (a model directory)");

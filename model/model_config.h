@@ -61,6 +61,9 @@ struct ModelConfig {
   // Throws Error naming `origin` and the offending key when the config is inconsistent.
   void validate(const std::string& origin) const;
   int64_t num_parameters() const;
+  std::optional<int64_t> first_eos_token_id() const {
+    return eos_token_ids.empty() ? std::nullopt : std::optional<int64_t>(eos_token_ids[0]);
+  }
 };
 
 ModelConfig parse_model_config(const std::string& json_text, const std::string& origin);

@@ -77,8 +77,7 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
   const ModelConfig& mc = model_->config();
   tokenizer_dir_ = run_dir_ / "tokenizer";
   write_tokenizer_files(tokenizer_spec, tokenizer_dir_);
-  SpecialTokenIds ids{mc.bos_token_id, mc.eos_token_ids.empty() ? std::nullopt : std::optional<int64_t>(mc.eos_token_ids[0]),
-                      mc.pad_token_id};
+  SpecialTokenIds ids{mc.bos_token_id, mc.first_eos_token_id(), mc.pad_token_id};
   tokenizer_ = load_tokenizer(tokenizer_dir_, ids, mc.vocab_size);
 
   std::vector<NamedParameter> params;

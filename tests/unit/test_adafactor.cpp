@@ -107,39 +107,30 @@ TEST(Adafactor, StepOffsetRestartsTheSecondMomentDecay) {
   // decay_t = t - step_offset, floored at 1: while t <= offset + 1, beta2_t = 0 and each step
   // sees only its own gradient statistics, so every step equals a fresh optimizer's first.
   at::manual_seed(3);
-  at::Tensor p0 = at::randn({16, 8});
   AdafactorOptions o;
   o.relative_step = false;
   o.scale_parameter = false;
   o.lr = 0.01;
   o.step_offset = 3;
-  NamedParameter p{"w", p0.clone().requires_grad_(true)};
+  NamedParameter p{"w", at::randn({16, 8}).requires_grad_(true)};
   Adafactor opt({p}, o);
-  for (int t = 0; t < 4; ++t) {
+  // One step of `opt`, and whether it equals a fresh optimizer's first step from the same point.
+  auto step_equals_fresh_first_step = [&] {
     at::Tensor before = p.tensor.detach().clone();
     at::Tensor g = at::randn({16, 8});
     p.tensor.mutable_grad() = g;
     opt.step();
     AdafactorOptions fresh_options = o;
     fresh_options.step_offset = 0;
-    NamedParameter q{"w", before.clone().requires_grad_(true)};
+    NamedParameter q{"w", before.requires_grad_(true)};
     Adafactor fresh({q}, fresh_options);
     q.tensor.mutable_grad() = g;
     fresh.step();
-    EXPECT_TRUE(at::equal(p.tensor, q.tensor)) << "step " << t + 1;
-  }
+    return at::equal(p.tensor, q.tensor);
+  };
+  for (int t = 1; t <= 4; ++t) EXPECT_TRUE(step_equals_fresh_first_step()) << "step " << t;
   // After the offset the statistics accumulate again, and the two differ.
-  at::Tensor before = p.tensor.detach().clone();
-  at::Tensor g = at::randn({16, 8});
-  p.tensor.mutable_grad() = g;
-  opt.step();
-  AdafactorOptions fresh_options = o;
-  fresh_options.step_offset = 0;
-  NamedParameter q{"w", before.clone().requires_grad_(true)};
-  Adafactor fresh({q}, fresh_options);
-  q.tensor.mutable_grad() = g;
-  fresh.step();
-  EXPECT_FALSE(at::equal(p.tensor, q.tensor));
+  EXPECT_FALSE(step_equals_fresh_first_step());
 }
 
 TEST(Adafactor, DecoupledWeightDecayIsNotScaledByTheLearningRate) {

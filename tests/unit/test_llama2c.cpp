@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/file_io.h"
 #include "data/tokenizer.h"
 #include "model/generate.h"
 #include "model/hf_checkpoint.h"
@@ -60,11 +61,7 @@ TEST(Llama2cImport, SeparateClassifierIsReadWhenVocabSizeIsNegative) {
   // change; with a different one they must.
   if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found";
   test::ScratchDir dir;
-  std::string bytes;
-  {
-    std::ifstream in(stories_dir() / "stories260K.bin", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string bytes = read_text_file(stories_dir() / "stories260K.bin");
   int32_t vocab = 0;
   std::memcpy(&vocab, bytes.data() + 5 * 4, 4);
   ASSERT_EQ(vocab, 512);
@@ -92,11 +89,7 @@ TEST(Llama2cImport, SeparateClassifierIsReadWhenVocabSizeIsNegative) {
 TEST(Llama2cImport, TruncatedOrForeignFilesAreRefused) {
   if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found";
   test::ScratchDir dir;
-  std::string bytes;
-  {
-    std::ifstream in(stories_dir() / "stories260K.bin", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string bytes = read_text_file(stories_dir() / "stories260K.bin");
   test::write_bytes(dir / "cut.bin", bytes.substr(0, bytes.size() - 4));
   try {
     import_llama2c(dir / "cut.bin");

@@ -59,11 +59,7 @@ TEST(Safetensors, WriterRefusesUnsupportedDtypeAndLeavesNoFile) {
 TEST(Safetensors, TruncatedFileNamesFileAndTensor) {
   test::ScratchDir dir;
   write_safetensors(dir / "ok.safetensors", {{"w", at::randn({16, 16})}});
-  std::string bytes;
-  {
-    std::ifstream in(dir / "ok.safetensors", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string bytes = read_text_file(dir / "ok.safetensors");
   test::write_bytes(dir / "cut.safetensors", bytes.substr(0, bytes.size() - 100));
   const std::string err = open_error(dir / "cut.safetensors");
   EXPECT_NE(err.find("cut.safetensors"), std::string::npos) << err;
@@ -119,11 +115,7 @@ TEST(Safetensors, FuzzedHeadersNeverCrash) {
   // Flip bytes in a valid file's header: every outcome must be a clean Error or a valid file.
   test::ScratchDir dir;
   write_safetensors(dir / "ok.safetensors", {{"a", at::randn({4, 4})}, {"b", at::randn({3})}});
-  std::string bytes;
-  {
-    std::ifstream in(dir / "ok.safetensors", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string bytes = read_text_file(dir / "ok.safetensors");
   uint64_t header_len = 0;
   std::memcpy(&header_len, bytes.data(), 8);
   std::mt19937 rng(42);
