@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "common/error.h"
+#include "trainer/launch_env.h"
 #include "trainer/trainer.h"
 
 namespace symtune::cli {
@@ -17,8 +19,15 @@ void add_train_command(CLI::App& app) {
                   "'auto' = the newest complete checkpoint in the run's output_dir (fresh start if none), or a "
                   "checkpoint directory");
   cmd->callback([=] {
-    Trainer trainer(load_train_config(*config, *overrides), *resume);
-    trainer.run();
+    const LaunchEnv env = read_launch_env();
+    try {
+      Trainer trainer(load_train_config(*config, *overrides), *resume);
+      trainer.run();
+    } catch (const Error& e) {
+      // In a multi-process run every message says which rank it comes from.
+      if (env.world_size > 1) throw Error("rank " + std::to_string(env.rank) + ": " + e.what());
+      throw;
+    }
   });
 }
 

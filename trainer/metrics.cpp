@@ -13,11 +13,17 @@
 namespace symtune {
 namespace fs = std::filesystem;
 
-std::shared_ptr<spdlog::logger> make_run_logger(const fs::path& dir) {
-  auto console = std::make_shared<spdlog::sinks::stdout_color_sink_mt>();
-  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir / "train.log").string(), /*truncate=*/false);
-  auto logger = std::make_shared<spdlog::logger>("symtune", spdlog::sinks_init_list{console, file});
-  logger->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
+std::shared_ptr<spdlog::logger> make_run_logger(const fs::path& dir, int rank, bool all_ranks) {
+  std::vector<spdlog::sink_ptr> sinks;
+  if (rank == 0) {
+    sinks.push_back(std::make_shared<spdlog::sinks::stdout_color_sink_mt>());
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir / "train.log").string(), false));
+  } else if (all_ranks) {
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(
+        (dir / ("train.rank" + std::to_string(rank) + ".log")).string(), false));
+  }
+  auto logger = std::make_shared<spdlog::logger>("symtune", sinks.begin(), sinks.end());
+  logger->set_pattern(rank == 0 ? "[%Y-%m-%d %H:%M:%S] %v" : "[%Y-%m-%d %H:%M:%S] [rank " + std::to_string(rank) + "] %v");
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
   return logger;

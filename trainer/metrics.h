@@ -15,8 +15,9 @@ class logger;
 
 namespace symtune {
 
-// Console + <dir>/train.log. Returns the logger also installed as spdlog's default.
-std::shared_ptr<spdlog::logger> make_run_logger(const std::filesystem::path& dir);
+// Rank 0: console + <dir>/train.log. Other ranks: <dir>/train.rank<N>.log when `all_ranks`,
+// else nothing. Returns the logger also installed as spdlog's default.
+std::shared_ptr<spdlog::logger> make_run_logger(const std::filesystem::path& dir, int rank = 0, bool all_ranks = false);
 
 class MetricsFile {
  public:

@@ -92,7 +92,8 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   const json train = config.value("train", json::object());
   const std::string tw = origin + ": train";
   require_known_keys(train, {"output_dir", "max_steps", "micro_batch_rows", "log_every", "checkpoint_every",
-                             "keep_checkpoints", "clip_grad_norm", "max_consecutive_nonfinite", "threads", "debug_nonfinite_steps"},
+                             "keep_checkpoints", "clip_grad_norm", "max_consecutive_nonfinite", "threads", "debug_nonfinite_steps", "collective_timeout_s", "bucket_mib",
+                             "overlap_allreduce", "log_all_ranks"},
                      tw);
   read(train, "output_dir", c.train.output_dir, tw);
   c.train.output_dir = resolve_path(c.train.output_dir, fs::current_path(), tw + ".output_dir");
@@ -105,6 +106,12 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   read(train, "max_consecutive_nonfinite", c.train.max_consecutive_nonfinite, tw);
   read(train, "threads", c.train.threads, tw);
   read(train, "debug_nonfinite_steps", c.train.debug_nonfinite_steps, tw);
+  read(train, "collective_timeout_s", c.train.collective_timeout_s, tw);
+  read(train, "bucket_mib", c.train.bucket_mib, tw);
+  read(train, "overlap_allreduce", c.train.overlap_allreduce, tw);
+  read(train, "log_all_ranks", c.train.log_all_ranks, tw);
+  if (!(c.train.collective_timeout_s > 0)) throw Error(tw + ".collective_timeout_s must be positive");
+  if (!(c.train.bucket_mib > 0)) throw Error(tw + ".bucket_mib must be positive");
   if (c.train.max_steps < 1) throw Error(tw + ".max_steps must be >= 1");
   if (c.train.micro_batch_rows < 0) throw Error(tw + ".micro_batch_rows must be >= 0");
   if (c.train.log_every < 1) throw Error(tw + ".log_every must be >= 1");

@@ -40,6 +40,11 @@ struct TrainSection {
   int64_t max_consecutive_nonfinite = 5;  // skipped updates in a row before the run stops
   int64_t threads = 0;                   // CPU intra-op threads; 0 = torch's default
   std::vector<int64_t> debug_nonfinite_steps;  // test hook: the loss of these steps is made NaN
+  // Data parallelism (several processes; see trainer/launch_env.h for how ranks are found).
+  double collective_timeout_s = 600;     // a collective waiting longer fails the run (dead or hung rank)
+  double bucket_mib = 25;                // gradient all-reduce bucket size
+  bool overlap_allreduce = true;         // start each bucket's all-reduce during backward
+  bool log_all_ranks = false;            // also write train.rank<N>.log for ranks other than 0
 };
 
 struct EvalSection {

@@ -21,6 +21,9 @@
 #include "optim/adafactor.h"
 #include "optim/grad_clip.h"
 #include "trainer/checkpoint.h"
+#include "trainer/communicator.h"
+#include "trainer/gradient_sync.h"
+#include "trainer/launch_env.h"
 #include "trainer/metrics.h"
 #include "trainer/signals.h"
 
@@ -45,17 +48,24 @@ std::string duration_text(double seconds) {
 }  // namespace
 
 Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::move(config)) {
-  run_dir_ = config_.train.output_dir;
-  std::error_code ec;
-  fs::create_directories(run_dir_, ec);
-  if (ec) throw Error(run_dir_.string() + ": cannot create the output directory: " + ec.message());
-  write_text_file_atomically(run_dir_ / "config.json", config_.resolved.dump(2) + "\n");  // also proves it is writable
-  log_ = make_run_logger(run_dir_);
-  if (config_.train.threads > 0) at::set_num_threads(static_cast<int>(config_.train.threads));
-
-  const std::string device_name =
+  const LaunchEnv env = read_launch_env();
+  std::string device_name =
       config_.model.device == "auto" ? (torch::cuda::is_available() ? "cuda" : "cpu") : config_.model.device;
+  if (device_name == "cuda" && env.world_size > 1) device_name = "cuda:" + std::to_string(env.local_rank);  // one GPU per process
   const c10::Device device(device_name);
+  comm_ = std::make_unique<Communicator>(
+      env, device.is_cuda(), std::chrono::milliseconds(static_cast<int64_t>(1000 * config_.train.collective_timeout_s)));
+  run_dir_ = config_.train.output_dir;
+  tokenizer_dir_ = run_dir_ / "tokenizer";
+  if (comm_->rank() == 0) {
+    std::error_code ec;
+    fs::create_directories(run_dir_, ec);
+    if (ec) throw Error(run_dir_.string() + ": cannot create the output directory: " + ec.message());
+    write_text_file_atomically(run_dir_ / "config.json", config_.resolved.dump(2) + "\n");  // also proves it is writable
+  }
+  comm_->barrier();  // the run folder exists for every rank from here on
+  log_ = make_run_logger(run_dir_, comm_->rank(), config_.train.log_all_ranks);
+  if (config_.train.threads > 0) at::set_num_threads(static_cast<int>(config_.train.threads));
   const at::ScalarType dtype = config_.model.dtype == "float32"    ? at::kFloat
                                : config_.model.dtype == "bfloat16" ? at::kBFloat16
                                : device.is_cuda()                  ? at::kBFloat16
@@ -75,8 +85,8 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
   }
   model_->set_activation_checkpointing(config_.model.activation_checkpointing);
   const ModelConfig& mc = model_->config();
-  tokenizer_dir_ = run_dir_ / "tokenizer";
-  write_tokenizer_files(tokenizer_spec, tokenizer_dir_);
+  if (comm_->rank() == 0) write_tokenizer_files(tokenizer_spec, tokenizer_dir_);
+  comm_->barrier();
   SpecialTokenIds ids{mc.bos_token_id, mc.first_eos_token_id(), mc.pad_token_id};
   tokenizer_ = load_tokenizer(tokenizer_dir_, ids, mc.vocab_size);
 
@@ -84,8 +94,26 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
   model_->for_each_parameter([&](const std::string& name, at::Tensor& t) { params.push_back({name, t}); });
   optimizer_ = std::make_unique<Adafactor>(params, config_.optimizer);
 
+  if (comm_->distributed()) {
+    // Every rank starts from rank 0's weights (a model initialised here depends only on its
+    // seed, but a checkpoint read from a slow shared disk should not be trusted blindly).
+    std::vector<at::Tensor> weights = model_->parameters();
+    {
+      at::NoGradGuard no_grad;
+      comm_->broadcast(weights, 0);
+      double local = 0;
+      for (const auto& w : weights) local += w.to(at::kDouble).abs().sum().item<double>();
+      at::Tensor sums = at::zeros({comm_->world_size()}, at::kDouble);
+      sums[comm_->rank()] = local;
+      comm_->all_reduce_sum(sums);
+      if (!at::all(sums == sums[0]).item<bool>())
+        throw Error("rank " + std::to_string(comm_->rank()) + ": parameters differ across ranks after the broadcast");
+    }
+    sync_ = std::make_unique<GradientSync>(model_->parameters(), *comm_, config_.train.bucket_mib,
+                                           config_.train.overlap_allreduce);
+  }
   source_ = std::make_shared<ExampleSource>(config_.data);
-  stream_ = std::make_unique<BatchStream>(source_, tokenizer_);
+  stream_ = std::make_unique<BatchStream>(source_, tokenizer_, comm_->rank(), comm_->world_size());
   if (config_.eval.every > 0 || config_.eval.loss_batches > 0) {
     if (!config_.data.held_out_datasets.empty()) {
       DataConfig held_out = config_.data;
@@ -110,9 +138,13 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
     }
     if (checkpoint) restore(*checkpoint);
   }
-  metrics_ = std::make_unique<MetricsFile>(run_dir_ / "metrics.jsonl", step_);
+  if (comm_->rank() == 0) metrics_ = std::make_unique<MetricsFile>(run_dir_ / "metrics.jsonl", step_);
   log_->info("model {} ({} parameters, {} on {}), tokenizer {} ({} tokens)", mc.architecture_name, mc.num_parameters(),
              c10::toString(dtype), device.str(), tokenizer_spec, tokenizer_->vocab_size());
+  if (comm_->distributed())
+    log_->info("data parallel: {} ranks ({}), {} gradient buckets of {} MiB, all-reduce {}", comm_->world_size(),
+               env.launcher, sync_->num_buckets(), config_.train.bucket_mib,
+               config_.train.overlap_allreduce ? "overlapped with backward" : "after backward");
   log_->info("data: {} tuning datasets, symbol share {:.0f}%, {} rows x {} tokens per step; optimizer Adafactor; "
              "{} steps from step {}",
              source_->datasets().size(), 100 * config_.data.symbol_fraction, config_.data.rows_per_batch,
@@ -120,6 +152,8 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
 }
 
 Trainer::~Trainer() = default;
+
+int Trainer::rank() const { return comm_->rank(); }
 
 void Trainer::restore(const fs::path& checkpoint) {
   const json state = read_trainer_state(checkpoint);
@@ -143,13 +177,18 @@ void Trainer::restore(const fs::path& checkpoint) {
 }
 
 fs::path Trainer::save() {
+  comm_->barrier();  // every rank has finished the step being saved
+  fs::path dir;
+  if (comm_->rank() == 0) {
   json state = {{"step", step_},
                 {"data_next_batch", stream_->next_batch()},
                 {"skipped_updates", skipped_total_},
                 {"consecutive_nonfinite", consecutive_nonfinite_}};
-  const fs::path dir = save_checkpoint(run_dir_ / "checkpoints", step_, *model_, *optimizer_, state, tokenizer_dir_,
-                                       config_.train.keep_checkpoints);
+  dir = save_checkpoint(run_dir_ / "checkpoints", step_, *model_, *optimizer_, state, tokenizer_dir_,
+                        config_.train.keep_checkpoints);
   log_->info("checkpoint {}", dir.string());
+  }
+  comm_->barrier();  // nobody runs ahead of a checkpoint that is still being written
   return dir;
 }
 
@@ -181,9 +220,14 @@ Trainer::StepResult Trainer::train_step() {
   const at::Tensor positions = to_device(batch.position_ids, batch.rows, batch.seq, device);
   const at::Tensor segments = to_device(batch.segment_ids, batch.rows, batch.seq, device);
   const at::Tensor labels = to_device(batch.labels, batch.rows, batch.seq, device);
-  r.target_tokens = batch.target_tokens;
-  r.tokens = batch.rows * batch.seq - batch.padding_tokens;
-  r.examples = batch.examples;
+  // Global counts: every rank scales its loss by the target tokens of the whole global batch.
+  at::Tensor counts = at::tensor({batch.target_tokens, batch.rows * batch.seq - batch.padding_tokens, batch.examples},
+                                 at::TensorOptions().dtype(at::kLong).device(device));
+  comm_->all_reduce_sum(counts);
+  counts = counts.to(at::kCPU);
+  r.target_tokens = counts[0].item<int64_t>();
+  r.tokens = counts[1].item<int64_t>();
+  r.examples = counts[2].item<int64_t>();
 
   // Forward/backward per micro-batch; dividing by the whole batch's target count makes the
   // accumulated gradient that of the mean loss over every target token of the step.
@@ -195,12 +239,15 @@ Trainer::StepResult Trainer::train_step() {
                                            segments.narrow(0, start, n), labels.narrow(0, start, n));
     if (std::count(config_.train.debug_nonfinite_steps.begin(), config_.train.debug_nonfinite_steps.end(), step_ + 1))
       part = part * std::numeric_limits<float>::quiet_NaN();
-    (part / static_cast<double>(std::max<int64_t>(batch.target_tokens, 1))).backward();
+    if (sync_) sync_->set_syncing(start + n >= batch.rows);  // communicate on the last micro-step only
+    (part / static_cast<double>(std::max<int64_t>(r.target_tokens, 1))).backward();
     loss_sum += part.detach();
   }
+  if (sync_) sync_->finish();
+  comm_->all_reduce_sum(loss_sum);
   std::vector<at::Tensor> params = model_->parameters();
   const at::Tensor norm = clip_grad_norm(params, config_.train.clip_grad_norm);
-  r.loss = loss_sum.item<double>() / std::max<int64_t>(batch.target_tokens, 1);
+  r.loss = loss_sum.item<double>() / std::max<int64_t>(r.target_tokens, 1);
   r.grad_norm = norm.item<double>();
   r.lr = current_lr();
 
@@ -226,6 +273,7 @@ void Trainer::log_step(const StepResult& r) {
   log_->info("step {}/{} | loss {:.4f} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}{}", step_,
              config_.train.max_steps, r.loss, r.lr, r.grad_norm, tokens_per_s_ema_, duration_text(eta),
              r.skipped ? " | SKIPPED (non-finite), " + std::to_string(consecutive_nonfinite_) + " in a row" : "");
+  if (!metrics_) return;
   metrics_->write({{"step", step_},
                    {"loss", std::isfinite(r.loss) ? json(r.loss) : json(nullptr)},
                    {"lr", r.lr},
@@ -272,7 +320,7 @@ json Trainer::evaluate() {
   log_->info("eval at step {}: held-out loss {} | symbol-label ICL accuracy {}", step_,
              record.contains("heldout_loss") ? fmt::format("{:.4f}", record["heldout_loss"].get<double>()) : "-",
              record.contains("icl_accuracy") ? record["icl_accuracy"].dump() : "-");
-  metrics_->write(record);
+  if (metrics_) metrics_->write(record);
   return record;
 }
 

@@ -1,6 +1,8 @@
 // The fine-tuning loop: model + data stream + Adafactor + schedule, with gradient
 // accumulation, clipping, held-out evaluation, logging, atomic checkpoints and exact resume,
-// and a clean stop on SIGTERM/SIGINT.
+// and a clean stop on SIGTERM/SIGINT. Data parallel over as many processes as the launcher
+// starts: each rank takes its slice of every global batch, gradients are summed over ranks in
+// buckets during backward (trainer/gradient_sync.h), rank 0 logs and writes checkpoints.
 // The step (train_step) reads like the algorithm: batch, forward/backward per micro-batch,
 // clip, update (or skip a non-finite one), log, checkpoint.
 #pragma once
@@ -27,6 +29,8 @@ class Tokenizer;
 class ExampleSource;
 class BatchStream;
 class MetricsFile;
+class Communicator;
+class GradientSync;
 
 class Trainer {
  public:
@@ -44,6 +48,7 @@ class Trainer {
 
   Transformer& model() { return *model_; }
   int64_t step() const { return step_; }
+  int rank() const;
   const std::filesystem::path& run_dir() const { return run_dir_; }
 
  private:
@@ -68,7 +73,9 @@ class Trainer {
   std::shared_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<ExampleSource> source_, eval_source_;
   std::unique_ptr<BatchStream> stream_;
-  std::unique_ptr<MetricsFile> metrics_;
+  std::unique_ptr<MetricsFile> metrics_;  // rank 0 only
+  std::unique_ptr<Communicator> comm_;
+  std::unique_ptr<GradientSync> sync_;    // when more than one rank
   int64_t step_ = 0, skipped_total_ = 0, consecutive_nonfinite_ = 0;
   double tokens_per_s_ema_ = 0;
 };
