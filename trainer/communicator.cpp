@@ -16,7 +16,7 @@ std::string where(const LaunchEnv& env) { return "rank " + std::to_string(env.ra
 
 Communicator::Communicator(const LaunchEnv& env, bool cuda, std::chrono::milliseconds timeout)
     : env_(env), timeout_(timeout) {
-  if (env_.world_size == 1) return;
+  if (env_.launcher == "single process") return;
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<uint16_t>(env_.master_port);
   store_options.isServer = env_.rank == 0;

@@ -1,7 +1,7 @@
 // The process group of a data-parallel run, from PyTorch's c10d: rendezvous through a
 // TCPStore served by rank 0, ProcessGroupNCCL on CUDA (when built with it), ProcessGroupGloo on
 // the CPU. Every collective has a timeout, so a rank that dies or hangs makes the others fail
-// with an error instead of waiting forever. With one process, the collectives do nothing.
+// with an error instead of waiting forever. Without a launcher, the collectives do nothing.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -28,7 +28,9 @@ class Communicator {
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
   const LaunchEnv& env() const { return env_; }
-  bool distributed() const { return env_.world_size > 1; }
+  // A process group exists whenever a launcher started this process, even as the only rank, so
+  // a one-GPU torchrun run goes through the same data-parallel code as a multi-GPU one.
+  bool distributed() const { return static_cast<bool>(backend_); }
 
   // In-place sum over ranks. The async form returns a handle to wait on (null when world = 1).
   void all_reduce_sum(at::Tensor& t);

@@ -1,6 +1,7 @@
 """Data-parallel training with real Gloo process groups, checked from outside.
 
-  * 2 and 3 ranks (spawned with torchrun's environment variables) and torchrun --no-python
+  * 1 (a process group of one: the same code path), 2 and 3 ranks (spawned with torchrun's
+    environment variables) and torchrun --no-python
     itself give the parameters of one process on the same global batch (relative error <= 1e-6);
   * a checkpoint written by 2 ranks resumes on 1 and on 3 ranks and continues the loss curve
     and the parameters of the uninterrupted run;
@@ -107,12 +108,12 @@ def main():
         check(r.returncode == 0, "one process, global batch of 6 rows", r.stderr[-300:])
         reference, ref_losses = weights(single), losses(single)
 
-        for world in (2, 3):
+        for world in (1, 2, 3):
             out = os.path.join(tmp, f"w{world}")
             codes, outs = run_ranks(write(os.path.join(tmp, f"w{world}.json"), config(out)), world)
             ok = codes == [0] * world
             err = max_rel_error(weights(out), reference) if ok else float("inf")
-            check(ok and err <= 1e-6, f"{world} Gloo ranks give one process's parameters (max relative error {err:.2e})",
+            check(ok and err <= 1e-6, f"{world} Gloo rank(s) give one process's parameters (max relative error {err:.2e})",
                   f"{codes} {outs[0][1][-300:]}")
             if ok:
                 l = losses(out)
