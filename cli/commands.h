@@ -14,5 +14,7 @@ void add_generate_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);  // eval and compare
+void add_ablate_command(CLI::App& app);
 
 }  // namespace symtune::cli

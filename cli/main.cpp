@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   symtune::cli::add_inspect_command(app);
   symtune::cli::add_data_command(app);
   symtune::cli::add_train_command(app);
+  symtune::cli::add_eval_command(app);
+  symtune::cli::add_ablate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,186 @@
+#include "eval/suites.h"
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+#include <cstdio>
+#include <map>
+
+#include "common/error.h"
+#include "data/batches.h"
+#include "data/mixture.h"
+#include "data/prompts.h"
+#include "eval/icl_scoring.h"
+#include "eval/open_tasks.h"
+#include "model/generate.h"
+#include "model/transformer.h"
+
+namespace symtune {
+using json = nlohmann::json;
+
+const std::vector<std::string>& eval_suite_names() {
+  static const std::vector<std::string> names{"icl", "flipped", "list_functions", "turing_concepts"};
+  return names;
+}
+
+namespace {
+
+json summarise(const std::map<std::string, IclTaskResult>& results) {
+  json out = {{"tasks", json::object()}};
+  double sum = 0;
+  for (const auto& [task, r] : results) {
+    out["tasks"][task] = {{"accuracy", r.accuracy()}, {"correct", r.correct}, {"n", r.examples}};
+    sum += r.accuracy();
+  }
+  out["mean"] = results.empty() ? 0.0 : sum / static_cast<double>(results.size());
+  return out;
+}
+
+std::vector<ClassificationDataset> held_out_datasets(const EvalOptions& o) {
+  if (o.classification_dir.empty()) throw Error("eval: the icl and flipped suites need a classification folder (--data)");
+  DataConfig c;
+  c.classification_dir = o.classification_dir;
+  std::vector<ClassificationDataset> out;
+  for (const auto& t : o.tasks) {
+    out.push_back(load_dataset(c, t));
+    IclOptions check;
+    check.k_min = check.k_max = o.exemplars_per_class;
+    check_icl_ready(out.back(), check);
+    if (out.back().test.empty()) throw Error("eval: dataset '" + t + "' has no test split");
+  }
+  return out;
+}
+
+// Token ids whose text contains a newline: generation of an answer line stops there.
+std::vector<int64_t> newline_ids(const Tokenizer& tok) {
+  std::vector<int64_t> ids;
+  for (int64_t id = 0; id < tok.vocab_size(); ++id)
+    if (tok.decode({id}).find('\n') != std::string::npos) ids.push_back(id);
+  return ids;
+}
+
+IclTaskResult run_open_task(Transformer& model, const Tokenizer& tok, const OpenTask& task, const EvalOptions& o,
+                            const std::vector<int64_t>& stop, bool is_list) {
+  IclTaskResult r;
+  r.task = task.id;
+  const size_t shown = std::min<size_t>(static_cast<size_t>(o.open_task_exemplars), task.examples.size() - 1);
+  for (size_t q = shown; q < task.examples.size() && r.examples < o.examples_per_task; ++q) {
+    std::string prompt;
+    for (size_t i = 0; i < shown; ++i)
+      prompt += "Input: " + task.examples[i].first + "\nOutput: " + task.examples[i].second + "\n\n";
+    prompt += "Input: " + task.examples[q].first + "\nOutput:";
+    std::vector<int64_t> ids;
+    if (tok.special().bos) ids.push_back(*tok.special().bos);
+    for (int64_t id : tok.encode(prompt)) ids.push_back(id);
+    if (static_cast<int64_t>(ids.size()) > o.max_input_tokens) continue;
+    GenerateOptions g;
+    g.max_new_tokens = is_list ? 48 : 24;
+    g.stop_ids = stop;
+    if (tok.special().eos) g.stop_ids.push_back(*tok.special().eos);
+    const std::string text = tok.decode(generate(model, ids, g));
+    bool correct;
+    if (is_list) {
+      const auto got = parse_int_list(text), want = parse_int_list(task.examples[q].second);
+      correct = got && want && *got == *want;
+    } else {
+      correct = first_word(text) == task.examples[q].second;
+    }
+    ++r.examples;
+    r.correct += correct;
+  }
+  return r;
+}
+
+}  // namespace
+
+json run_eval_suite(const std::string& suite, Transformer& model, const Tokenizer& tok, const EvalOptions& o) {
+  at::NoGradGuard no_grad;
+  json report = {{"suite", suite}, {"settings", json::object()}};
+  if (suite == "icl" || suite == "flipped") {
+    const auto datasets = held_out_datasets(o);
+    const SymbolPools pools = build_symbol_pools(o.symbols);
+    struct Setting {
+      const char* name;
+      LabelMode labels;
+      bool instruction;
+    };
+    std::vector<Setting> settings;
+    if (suite == "icl")
+      settings = {{"natural_labels", LabelMode::kNatural, false},
+                  {"natural_labels+instruction", LabelMode::kNatural, true},
+                  {"symbols", LabelMode::kSymbols, false},
+                  {"symbols+instruction", LabelMode::kSymbols, true}};
+    else
+      settings = {{"flipped_labels", LabelMode::kFlipped, false}};
+    for (const auto& s : settings) {
+      std::map<std::string, IclTaskResult> results;
+      for (const auto& d : datasets) {
+        IclOptions icl;
+        icl.k_min = icl.k_max = o.exemplars_per_class;
+        icl.labels = s.labels;
+        icl.with_instruction = s.instruction;
+        const int64_t n = std::min<int64_t>(o.examples_per_task, static_cast<int64_t>(d.test.size()));
+        results[d.name] = evaluate_icl_task(model, tok, d, pools.heldout, icl, n, o.seed, o.max_input_tokens);
+      }
+      report["settings"][s.name] = summarise(results);
+    }
+  } else if (suite == "list_functions" || suite == "turing_concepts") {
+    const std::vector<int64_t> stop = newline_ids(tok);
+    std::map<std::string, IclTaskResult> results;
+    if (suite == "list_functions") {
+      if (o.list_functions.empty()) throw Error("eval: the list_functions suite needs --list-functions FILE");
+      for (const auto& task : load_list_functions(o.list_functions))
+        results[task.id] = run_open_task(model, tok, task, o, stop, true);
+    } else {
+      for (const auto& name : turing_concept_names())
+        results[name] = run_open_task(model, tok,
+                                      make_turing_concept_task(name, o.open_task_exemplars + o.examples_per_task, o.seed),
+                                      o, stop, false);
+    }
+    json s = summarise(results);
+    // 250 list functions: keep the per-task detail but report the mean prominently.
+    report["settings"]["exact_match"] = s;
+  } else {
+    throw Error("eval: unknown suite '" + suite + "' (icl, flipped, list_functions, turing_concepts)");
+  }
+  return report;
+}
+
+std::string compare_reports_markdown(const std::vector<json>& reports, const std::vector<std::string>& names) {
+  std::string md = "| suite | setting | task |";
+  for (const auto& n : names) md += " " + n + " |";
+  md += "\n|---|---|---|";
+  for (size_t i = 0; i < names.size(); ++i) md += "---|";
+  md += "\n";
+  auto cell = [](const json* v) {
+    if (v == nullptr) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.3f", v->get<double>());
+    return std::string(buf);
+  };
+  const json& first = reports.at(0);
+  for (auto suite = first["suites"].begin(); suite != first["suites"].end(); ++suite)
+    for (auto setting = suite.value()["settings"].begin(); setting != suite.value()["settings"].end(); ++setting) {
+      const bool many = setting.value()["tasks"].size() > 20;  // list functions: only the mean
+      std::vector<std::string> rows;
+      if (!many)
+        for (auto t = setting.value()["tasks"].begin(); t != setting.value()["tasks"].end(); ++t) rows.push_back(t.key());
+      rows.push_back("**mean**");
+      for (const auto& task : rows) {
+        md += "| " + suite.key() + " | " + setting.key() + " | " + task + " |";
+        for (const auto& r : reports) {
+          const json* v = nullptr;
+          try {
+            const json& s = r.at("suites").at(suite.key()).at("settings").at(setting.key());
+            v = task == "**mean**" ? &s.at("mean") : &s.at("tasks").at(task).at("accuracy");
+          } catch (const json::exception&) {
+          }
+          md += " " + cell(v) + " |";
+        }
+        md += "\n";
+      }
+    }
+  return md;
+}
+
+}  // namespace symtune

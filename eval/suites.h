@@ -1,0 +1,46 @@
+// The evaluation suites of `symtune eval` (Wei et al. 2023, section 5):
+//   icl             held-out classification tasks in context, k exemplars per class, in four
+//                   settings: {no instruction, instruction} x {relevant natural labels, symbols
+//                   from the held-out pool}; rank classification over the candidate labels
+//   flipped         natural labels permuted with no fixed point in exemplars and target: the
+//                   accuracy of following the exemplars against prior knowledge
+//   list_functions  BIG-bench's 250 list functions, exact match of the generated output list
+//   turing_concepts simple Turing concepts on bit strings (eval/open_tasks.h), exact match
+// Every draw is seeded: the same checkpoint gives the same report.
+// Must not include trainer/.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/symbols.h"
+#include "data/tokenizer.h"
+
+namespace symtune {
+
+class Transformer;
+
+struct EvalOptions {
+  std::string classification_dir;       // folder of datasets, or "builtin:synthetic"
+  std::vector<std::string> tasks{"subj", "emotion", "hate_speech", "sms_spam"};
+  std::string list_functions;           // list_functions.jsonl
+  int64_t examples_per_task = 100;      // paper: at most 100 test examples per task
+  int64_t exemplars_per_class = 4;      // paper: 4
+  int64_t open_task_exemplars = 6;      // input/output pairs shown for list functions and concepts
+  int64_t max_input_tokens = 1024;      // longer prompts lose exemplars from the front
+  uint64_t seed = 0;
+  SymbolPoolConfig symbols;
+};
+
+const std::vector<std::string>& eval_suite_names();
+
+// {"suite", "settings": {name: {"tasks": {task: {"accuracy", "correct", "n"}}, "mean"}}}
+nlohmann::json run_eval_suite(const std::string& suite, Transformer& model, const Tokenizer& tokenizer,
+                              const EvalOptions& options);
+
+// A markdown table with one column per report: rows suite / setting / task, and the means.
+std::string compare_reports_markdown(const std::vector<nlohmann::json>& reports, const std::vector<std::string>& names);
+
+}  // namespace symtune

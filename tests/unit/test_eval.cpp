@@ -1,0 +1,111 @@
+// Evaluation: the rank-classification scorer against log-probabilities computed by hand on a
+// model whose logits are known, exact-match parsing of generated lists (malformed ones
+// included), the concept generator, and deterministic reports.
+#include <gtest/gtest.h>
+
+#include "data/tokenizer.h"
+#include "eval/icl_scoring.h"
+#include "eval/open_tasks.h"
+#include "eval/suites.h"
+#include "model/transformer.h"
+#include "common/error.h"
+#include "test_support.h"
+
+namespace symtune {
+namespace {
+
+// A model whose blocks are the identity (zero output projections) and whose logits are
+// therefore lm_head . rmsnorm(embedding): computable by hand for any token.
+std::unique_ptr<Transformer> known_logits_model(at::Tensor& embed, at::Tensor& head) {
+  ModelConfig c = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":8,"hidden_size":4,
+    "intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1,"rms_norm_eps":1e-6})", "test");
+  TransformerWeights w = Transformer::random_weights(c, 1, at::kFloat);
+  w.blocks[0].o_proj_CxHD.zero_();
+  w.blocks[0].down_proj_CxF.zero_();
+  at::manual_seed(4);
+  embed = at::randn({8, 4});
+  head = at::randn({8, 4}) * 2;
+  w.embed_VxC = embed.clone();
+  w.lm_head_VxC = head.clone();
+  return std::make_unique<Transformer>(c, std::move(w));
+}
+
+TEST(IclScoring, ScoresAreTheSummedLogProbabilitiesOfEachCandidate) {
+  at::Tensor embed, head;
+  auto model = known_logits_model(embed, head);
+  auto logp_next = [&](int64_t token) {  // log p(. | position holding `token`)
+    at::Tensor x = embed[token];
+    at::Tensor normed = x * at::rsqrt(x.pow(2).mean() + 1e-6);
+    return at::log_softmax(at::matmul(head, normed), 0);
+  };
+  const std::vector<int32_t> prompt{1, 5, 3};
+  const std::vector<std::vector<int32_t>> candidates{{2}, {4, 6}, {7, 7, 0}};
+  const auto scores = score_candidates(*model, prompt, candidates);
+  ASSERT_EQ(scores.size(), 3u);
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    double expected = 0;
+    int64_t previous = prompt.back();
+    for (int32_t token : candidates[c]) {
+      expected += logp_next(previous)[token].item<double>();
+      previous = token;
+    }
+    EXPECT_NEAR(scores[c], expected, 1e-5) << "candidate " << c;
+  }
+}
+
+TEST(OpenTasks, ListParsingAcceptsWellFormedListsOnly) {
+  EXPECT_EQ(parse_int_list(" [4, 5]\nInput: [1]"), (std::vector<int64_t>{4, 5}));
+  EXPECT_EQ(parse_int_list("[]"), std::vector<int64_t>{});
+  EXPECT_EQ(parse_int_list("[-3,10 , 0]"), (std::vector<int64_t>{-3, 10, 0}));
+  EXPECT_EQ(parse_int_list("[4, x]"), std::nullopt);
+  EXPECT_EQ(parse_int_list("[4, 5"), std::nullopt);
+  EXPECT_EQ(parse_int_list("4, 5"), std::nullopt);
+  EXPECT_EQ(parse_int_list("[4,, 5]"), std::nullopt);
+  EXPECT_EQ(parse_int_list("[-]"), std::nullopt);
+  EXPECT_EQ(render_int_list({1, 22, 3}), "[1, 22, 3]");
+  EXPECT_EQ(first_word("  0110\nInput"), "0110");
+  EXPECT_EQ(first_word("\n"), "");
+}
+
+TEST(OpenTasks, TuringConceptsComputeTheirProgramsDeterministically) {
+  const OpenTask reverse = make_turing_concept_task("reverse", 20, 3);
+  for (const auto& [in, out] : reverse.examples) EXPECT_EQ(out, std::string(in.rbegin(), in.rend()));
+  const OpenTask xors = make_turing_concept_task("xor_neighbours", 5, 3);
+  for (const auto& [in, out] : xors.examples) EXPECT_EQ(out.size(), in.size() - 1);
+  EXPECT_EQ(make_turing_concept_task("sort", 8, 9).examples, make_turing_concept_task("sort", 8, 9).examples);
+  EXPECT_NE(make_turing_concept_task("sort", 8, 9).examples, make_turing_concept_task("sort", 8, 10).examples);
+  EXPECT_GE(turing_concept_names().size(), 16u);
+  EXPECT_THROW(make_turing_concept_task("halting", 3, 0), Error);
+}
+
+TEST(EvalSuites, TheSameModelGivesTheSameReport) {
+  ModelConfig c = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":259,"hidden_size":32,
+    "intermediate_size":48,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
+    "bos_token_id":1,"eos_token_id":2})", "test");
+  Transformer model(c, Transformer::random_weights(c, 5, at::kFloat));
+  auto tok = make_byte_tokenizer();
+  EvalOptions o;
+  o.classification_dir = "builtin:synthetic";
+  o.tasks = {"sign", "count"};
+  o.examples_per_task = 8;
+  o.symbols.word_list = "";
+  o.max_input_tokens = 400;
+  for (const char* suite : {"icl", "flipped", "turing_concepts"}) {
+    const auto a = run_eval_suite(suite, model, *tok, o);
+    const auto b = run_eval_suite(suite, model, *tok, o);
+    EXPECT_EQ(a.dump(), b.dump()) << suite;
+    EXPECT_FALSE(a["settings"].empty()) << suite;
+  }
+  const auto icl = run_eval_suite("icl", model, *tok, o);
+  EXPECT_EQ(icl["settings"].size(), 4u);  // {instruction or not} x {natural labels, symbols}
+  EXPECT_EQ(icl["settings"]["symbols"]["tasks"]["sign"]["n"], 8);
+  o.seed = 1;
+  EXPECT_NE(run_eval_suite("icl", model, *tok, o).dump(), icl.dump()) << "the seed matters";
+  nlohmann::json report = {{"suites", {{"icl", icl}}}};
+  const std::string md = compare_reports_markdown({report, report}, {"before", "after"});
+  EXPECT_NE(md.find("| icl | symbols | sign |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| before | after |"), std::string::npos) << md;
+}
+
+}  // namespace
+}  // namespace symtune
