@@ -4,16 +4,35 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/error.h"
 #include "data/tokenizer.h"
 #include "model/generate.h"
 #include "model/hf_checkpoint.h"
 
 namespace symtune::cli {
 
+namespace {
+std::vector<int64_t> split_ids(const std::string& text) {
+  std::vector<int64_t> ids;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    char* end = nullptr;
+    const long long v = std::strtoll(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || v < 0) throw Error("--prompt-ids: '" + part + "' is not a token id");
+    ids.push_back(v);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return ids;
+}
+}  // namespace
+
 void add_generate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "Continue a prompt with a model (greedy or sampled, with a KV cache)");
   struct Args {
-    std::string model_dir, prompt, dtype = "float32", device = "cpu";
+    std::string model_dir, prompt, prompt_ids, dtype = "float32", device = "cpu";
     GenerateOptions gen;
     bool print_ids = false, no_bos = false, stop_at_eos = true;
   };
@@ -30,6 +49,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--dtype", a->dtype, "Compute dtype: float32 or bfloat16")->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   cmd->add_flag("--ids", a->print_ids, "Also print the prompt and generated token ids");
+  cmd->add_option("--prompt-ids", a->prompt_ids,
+                  "The prompt as comma-separated token ids (used as is: no BOS added; needs no tokenizer)");
   cmd->add_flag("--no-bos", a->no_bos, "Do not prepend the BOS token");
   cmd->add_flag("!--no-stop", a->stop_at_eos, "Keep generating past the EOS token");
   cmd->callback([a] {
@@ -38,6 +59,16 @@ void add_generate_command(CLI::App& app) {
     load.device = parse_device(a->device);
     auto model = load_pretrained(a->model_dir, load);
     const ModelConfig& config = model->config();
+    if (!a->prompt_ids.empty()) {
+      std::vector<int64_t> prompt;
+      for (const auto& part : split_ids(a->prompt_ids)) prompt.push_back(part);
+      GenerateOptions gen = a->gen;
+      if (a->stop_at_eos) gen.stop_ids = config.eos_token_ids;
+      std::cout << "generated ids:";
+      for (int64_t id : generate(*model, prompt, gen)) std::cout << ' ' << id;
+      std::cout << "\n";
+      return;
+    }
     SpecialTokenIds from_config{config.bos_token_id, config.first_eos_token_id(), config.pad_token_id};
     auto tokenizer = load_tokenizer(a->model_dir, from_config, config.vocab_size);
     std::vector<int64_t> prompt;

