@@ -75,7 +75,8 @@ expect_error "tensor past the end of the file" "run past the end of the data sec
 
 printf 'not a checkpoint' >"$work/x.bin"
 expect_error "convert of a foreign file" "x.bin" "$bin" convert --from llama2c "$work/x.bin" --tokenizer "$work/none.model" --out "$work/o"
-expect_error "convert from an unknown format" "--from" "$bin" convert --from gguf "$work/x.bin" --tokenizer "$work/t" --out "$work/o"
+expect_error "convert from an unknown format" "--from" "$bin" convert --from onnx "$work/x.bin" --out "$work/o"
+expect_error "convert of a file that is not GGUF" "x.bin: not a GGUF file" "$bin" convert --from gguf "$work/x.bin" --out "$work/o"
 expect_error "bad dtype" "--dtype: 'float64'" "$bin" export --model "$work/absent" --out "$work/o" --dtype float64
 
 echo "$passed passed, $failures failed"
