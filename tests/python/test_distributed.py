@@ -24,18 +24,10 @@ import time
 import torch
 from safetensors.torch import load_file
 
+from harness import check, finish, tiny_llama_init_config
+
 BIN = None
-failures, passed = [], 0
 STEPS = 4
-
-
-def check(ok, what, detail=""):
-    global passed
-    print(("ok: " if ok else "FAIL: ") + what + (f" ({detail})" if detail and not ok else ""), flush=True)
-    if ok:
-        passed += 1
-    else:
-        failures.append(what)
 
 
 def free_port():
@@ -46,11 +38,7 @@ def free_port():
 
 def config(out_dir, **train):
     return {
-        "model": {"init_config": {"architectures": ["LlamaForCausalLM"], "vocab_size": 259, "hidden_size": 32,
-                                  "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-                                  "num_key_value_heads": 2, "tie_word_embeddings": False, "bos_token_id": 1,
-                                  "eos_token_id": 2, "pad_token_id": 0},
-                  "dtype": "float32", "device": "cpu"},
+        "model": {"init_config": tiny_llama_init_config(tied=False), "dtype": "float32", "device": "cpu"},
         "data": {"classification_dir": "builtin:synthetic", "max_examples_per_dataset": 200,
                  "exemplars_per_class": [2, 3], "symbols": {"word_list": ""}, "tokenizer": "bytes",
                  "max_input_tokens": 120, "max_target_tokens": 16, "rows_per_batch": 6},
@@ -186,8 +174,7 @@ def main():
         codes, outs = run_ranks(write(os.path.join(tmp, "four.json"), config(os.path.join(tmp, "four"))), 4, timeout=120)
         check(all(c == 1 for c in codes) and "not divisible by the 4 ranks" in outs[0][1],
               "a global batch of 6 rows on 4 ranks is refused", f"{codes} {outs[0][1][-300:]}")
-    print(f"{passed} passed, {len(failures)} failed")
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -23,27 +23,14 @@ import time
 from safetensors.torch import load_file
 import torch
 
+from harness import check, finish, tiny_llama_init_config
+
 BIN = None
-failures = []
-passed = 0
-
-
-def check(ok, what, detail=""):
-    global passed
-    print(("ok: " if ok else "FAIL: ") + what + (f" ({detail})" if detail and not ok else ""), flush=True)
-    if ok:
-        passed += 1
-    else:
-        failures.append(what)
 
 
 def tiny_config(out_dir, **train):
     return {
-        "model": {"init_config": {"architectures": ["LlamaForCausalLM"], "vocab_size": 259, "hidden_size": 32,
-                                  "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-                                  "num_key_value_heads": 2, "tie_word_embeddings": True, "bos_token_id": 1,
-                                  "eos_token_id": 2, "pad_token_id": 0},
-                  "dtype": "float32", "device": "cpu"},
+        "model": {"init_config": tiny_llama_init_config(), "dtype": "float32", "device": "cpu"},
         "data": {"classification_dir": "builtin:synthetic", "held_out_datasets": ["sign"],
                  "max_examples_per_dataset": 200, "exemplars_per_class": [2, 3], "symbols": {"word_list": ""},
                  "tokenizer": "bytes", "max_input_tokens": 120, "max_target_tokens": 16, "rows_per_batch": 4},
@@ -220,8 +207,7 @@ def main():
         test_bad_input(tmp)
         test_sigterm(tmp)
         test_sigkill(tmp, reference, 3 if quick else 10)
-    print(f"{passed} passed, {len(failures)} failed")
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":
