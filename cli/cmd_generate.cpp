@@ -72,12 +72,13 @@ void add_generate_command(CLI::App& app) {
     SpecialTokenIds from_config{config.bos_token_id, config.first_eos_token_id(), config.pad_token_id};
     auto tokenizer = load_tokenizer(a->model_dir, from_config, config.vocab_size);
     std::vector<int64_t> prompt;
-    if (!a->no_bos && tokenizer->special().bos) prompt.push_back(*tokenizer->special().bos);
+    const bool bos = !a->no_bos && tokenizer->special().bos && tokenizer->add_bos();
+    if (bos) prompt.push_back(*tokenizer->special().bos);
     for (int64_t id : tokenizer->encode(a->prompt)) prompt.push_back(id);
     GenerateOptions gen = a->gen;
     if (a->stop_at_eos) gen.stop_ids = config.eos_token_ids;
     std::vector<int64_t> produced = generate(*model, prompt, gen);
-    std::vector<int64_t> text_ids(prompt.begin() + (a->no_bos ? 0 : (tokenizer->special().bos ? 1 : 0)), prompt.end());
+    std::vector<int64_t> text_ids(prompt.begin() + (bos ? 1 : 0), prompt.end());
     text_ids.insert(text_ids.end(), produced.begin(), produced.end());
     std::cout << tokenizer->decode(text_ids) << "\n";
     if (a->print_ids) {

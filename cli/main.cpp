@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   symtune::cli::add_train_command(app);
   symtune::cli::add_eval_command(app);
   symtune::cli::add_ablate_command(app);
+  symtune::cli::add_tokenize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

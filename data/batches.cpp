@@ -18,7 +18,7 @@ TokenizedExample tokenize_example(const TextExample& ex, const Tokenizer& tok, i
   const auto& special = tok.special();
   auto encode_prompt = [&](size_t keep) {
     std::vector<int32_t> ids;
-    if (special.bos) ids.push_back(static_cast<int32_t>(*special.bos));
+    if (special.bos && tok.add_bos()) ids.push_back(static_cast<int32_t>(*special.bos));
     auto body = encode32(tok, ex.input(keep));
     ids.insert(ids.end(), body.begin(), body.end());
     return ids;

@@ -1,6 +1,8 @@
 // SentencePiece-backed Tokenizer (Kudo & Richardson 2018) through Debian's libsentencepiece.
 #include <sentencepiece_processor.h>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.h"
 #include "common/file_io.h"
 #include "data/tokenizer.h"
@@ -61,14 +63,19 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
     auto sp = std::make_unique<SentencePieceTokenizer>(sp_path);
     sp->override_special(config_special);
     tokenizer = std::move(sp);
+  } else if (std::filesystem::exists(model_dir / "tokenizer.json")) {
+    tokenizer = load_bpe_tokenizer_json(model_dir / "tokenizer.json");
+  } else if (std::filesystem::exists(model_dir / "gguf_tokenizer.json")) {
+    const auto path = model_dir / "gguf_tokenizer.json";
+    tokenizer = load_bpe_from_gguf_metadata(nlohmann::json::parse(read_text_file(path)), path.string());
   } else if (std::filesystem::exists(model_dir / "symtune_tokenizer.json")) {
     const std::string text = read_text_file(model_dir / "symtune_tokenizer.json");
     if (text.find("\"bytes\"") == std::string::npos)
       throw Error((model_dir / "symtune_tokenizer.json").string() + ": unknown tokenizer type (expected {\"type\": \"bytes\"})");
     tokenizer = make_byte_tokenizer();
   } else {
-    throw Error(model_dir.string() + ": no tokenizer found (expected tokenizer.model, a SentencePiece model, or "
-                "symtune_tokenizer.json)");
+    throw Error(model_dir.string() + ": no tokenizer found (expected tokenizer.model, tokenizer.json, "
+                "gguf_tokenizer.json or symtune_tokenizer.json)");
   }
   if (model_vocab_size > 0 && tokenizer->vocab_size() > model_vocab_size)
     throw Error(sp_path.string() + ": tokenizer has " + std::to_string(tokenizer->vocab_size()) +
@@ -94,7 +101,7 @@ void write_tokenizer_files(const std::string& spec, const std::filesystem::path&
     write_text_file_atomically(dir / "symtune_tokenizer.json", "{\"type\": \"bytes\"}\n");
   } else if (std::filesystem::is_directory(spec)) {
     for (const char* name : {"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                             "symtune_tokenizer.json"})
+                             "symtune_tokenizer.json", "gguf_tokenizer.json"})
       if (std::filesystem::exists(std::filesystem::path(spec) / name))
         write_text_file_atomically(dir / name, read_text_file(std::filesystem::path(spec) / name));
   } else {

@@ -1,6 +1,7 @@
 // Tokenizer: text <-> token ids behind one interface, with the BOS/EOS/pad ids the model
 // expects. SentencePiece (`tokenizer.model`, Llama-2/Mistral/Gemma style) and a byte
-// tokenizer that needs no file (`symtune_tokenizer.json` {"type": "bytes"}).
+// tokenizer that needs no file (`symtune_tokenizer.json` {"type": "bytes"}), and byte-level BPE
+// (`tokenizer.json`, or `gguf_tokenizer.json` kept from a GGUF file).
 // Must not include model/, optim/ or trainer/; no torch here.
 #pragma once
 
@@ -10,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace symtune {
 
@@ -24,6 +27,9 @@ class Tokenizer {
   virtual std::vector<int64_t> encode(const std::string& text) const = 0;
   virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
   virtual int64_t vocab_size() const = 0;
+  // Whether sequences start with BOS (SentencePiece Llama tokenizers: yes; GPT-2-style BPE as
+  // SmolLM uses: no, unless the tokenizer says so).
+  virtual bool add_bos() const { return special_.bos.has_value(); }
   const SpecialTokenIds& special() const { return special_; }
 
  protected:
@@ -39,6 +45,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& tokenizer_model);
 std::unique_ptr<Tokenizer> make_byte_tokenizer();
+// Byte-level BPE (GPT-2 style) from an HF tokenizer.json, or from a GGUF's tokenizer.* metadata.
+std::unique_ptr<Tokenizer> load_bpe_tokenizer_json(const std::filesystem::path& path);
+std::unique_ptr<Tokenizer> load_bpe_from_gguf_metadata(const nlohmann::json& metadata, const std::string& origin);
 
 // "bytes" = the byte tokenizer; a file = SentencePiece; a directory = load_tokenizer(dir).
 std::unique_ptr<Tokenizer> load_tokenizer_spec(const std::string& spec);

@@ -70,7 +70,7 @@ IclTaskResult run_open_task(Transformer& model, const Tokenizer& tok, const Open
       prompt += "Input: " + task.examples[i].first + "\nOutput: " + task.examples[i].second + "\n\n";
     prompt += "Input: " + task.examples[q].first + "\nOutput:";
     std::vector<int64_t> ids;
-    if (tok.special().bos) ids.push_back(*tok.special().bos);
+    if (tok.special().bos && tok.add_bos()) ids.push_back(*tok.special().bos);
     for (int64_t id : tok.encode(prompt)) ids.push_back(id);
     if (static_cast<int64_t>(ids.size()) > o.max_input_tokens) continue;
     GenerateOptions g;

@@ -91,7 +91,8 @@ WeightFiles open_weight_files(const fs::path& dir) {
 const std::vector<std::string>& tokenizer_file_names() {
   static const std::vector<std::string> names{"tokenizer.model",         "tokenizer.json",
                                               "tokenizer_config.json",   "special_tokens_map.json",
-                                              "generation_config.json", "symtune_tokenizer.json"};
+                                              "generation_config.json", "symtune_tokenizer.json",
+                                              "gguf_tokenizer.json"};
   return names;
 }
 

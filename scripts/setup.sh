@@ -40,7 +40,7 @@ say() { printf '[setup] %s\n' "$*"; }
 
 # ---- 1. Debian packages -------------------------------------------------------------------
 debs=(cmake ninja-build g++ ccache pkg-config libsentencepiece-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-      libgtest-dev libcli11-dev libgloo-dev python3-venv wamerican)
+      libgtest-dev libcli11-dev libgloo-dev libicu-dev python3-venv wamerican)
 deps_prefix=${SYMTUNE_DEPS_PREFIX:-}
 if [ -z "$deps_prefix" ] && [ -d "$root/.devdeps/usr" ]; then deps_prefix="$root/.devdeps/usr"; fi
 if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1 && [ -z "$deps_prefix" ]; then
