@@ -35,6 +35,9 @@ struct ParityPath {
   AdafactorOptions::Batching batching;
 };
 
+// Test names and failure messages show the path's name, not the struct's bytes.
+void PrintTo(const ParityPath& p, std::ostream* os) { *os << p.name; }
+
 class AdafactorParity : public ::testing::TestWithParam<ParityPath> {};
 
 TEST_P(AdafactorParity, MatchesTransformersForHundredStepsInEveryMode) {
