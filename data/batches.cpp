@@ -163,12 +163,9 @@ Batch BatchStream::next() {
   const int64_t rows_per_batch = source_->config().rows_per_batch;
   const uint64_t first = next_batch_ * static_cast<uint64_t>(rows_per_batch) + static_cast<uint64_t>(rank_ * rows_per_rank_);
   std::vector<Batch> rows;
-  for (int64_t i = 0; i < rows_per_rank_; ++i) rows.push_back(row(first + static_cast<uint64_t>(i), &counters_));
+  for (int64_t i = 0; i < rows_per_rank_; ++i) rows.push_back(row(first + static_cast<uint64_t>(i)));
   ++next_batch_;
-  Batch b = assemble(rows);
-  counters_.tokens += b.rows * b.seq;
-  counters_.padding_tokens += b.padding_tokens;
-  return b;
+  return assemble(rows);
 }
 
 }  // namespace symtune

@@ -71,7 +71,6 @@ class BatchStream {
 
   // Row r of the global stream (a pure function of the seed and r). Adds to `counters` if given.
   Batch row(uint64_t r, StreamCounters* counters = nullptr) const;
-  const StreamCounters& counters() const { return counters_; }
   int64_t rows_per_rank() const { return rows_per_rank_; }
 
  private:
@@ -82,7 +81,6 @@ class BatchStream {
   int64_t rank_, world_size_, rows_per_rank_;
   int64_t pad_id_;
   uint64_t next_batch_ = 0;
-  StreamCounters counters_;
 };
 
 }  // namespace symtune

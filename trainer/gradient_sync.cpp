@@ -29,7 +29,7 @@ GradientSync::GradientSync(std::vector<at::Tensor> params, Communicator& comm, d
       buckets_.push_back(std::make_unique<Bucket>());
       used = 0;
     }
-    slot_[k] = {buckets_.size() - 1, used};
+    slot_[k] = {buckets_.size() - 1, buckets_.back()->members.size(), used};
     buckets_.back()->members.push_back(k);
     used += n;
   }
@@ -72,13 +72,12 @@ void GradientSync::set_syncing(bool on) {
 }
 
 void GradientSync::on_gradient(size_t k, const at::Tensor& grad) {
-  auto [b, offset] = slot_[k];
-  Bucket& bucket = *buckets_[b];
+  const Slot& slot = slot_[k];
+  Bucket& bucket = *buckets_[slot.bucket];
   at::NoGradGuard no_grad;
-  bucket.flat.narrow(0, offset, grad.numel()).copy_(grad.reshape({-1}));
-  const size_t index = std::find(bucket.members.begin(), bucket.members.end(), k) - bucket.members.begin();
-  if (!bucket.arrived[index]) {
-    bucket.arrived[index] = true;
+  bucket.flat.narrow(0, slot.offset, grad.numel()).copy_(grad.reshape({-1}));
+  if (!bucket.arrived[slot.member]) {
+    bucket.arrived[slot.member] = true;
     --bucket.pending;
   }
   if (bucket.pending == 0 && overlap_) launch(bucket);
@@ -98,14 +97,14 @@ void GradientSync::finish() {
     for (size_t i = 0; i < b->members.size(); ++i)
       if (!b->arrived[i]) {
         const size_t k = b->members[i];
-        b->flat.narrow(0, slot_[k].second, params_[k].numel()).zero_();
+        b->flat.narrow(0, slot_[k].offset, params_[k].numel()).zero_();
       }
     launch(*b);
   }
   for (auto& b : buckets_) {
     comm_.wait(b->work);
     for (size_t k : b->members) {
-      at::Tensor summed = b->flat.narrow(0, slot_[k].second, params_[k].numel()).view(params_[k].sizes());
+      at::Tensor summed = b->flat.narrow(0, slot_[k].offset, params_[k].numel()).view(params_[k].sizes());
       if (params_[k].grad().defined()) params_[k].mutable_grad().copy_(summed);
       else params_[k].mutable_grad() = summed.to(params_[k].scalar_type()).clone();
     }

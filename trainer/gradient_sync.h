@@ -37,7 +37,11 @@ class GradientSync {
   Communicator& comm_;
   bool overlap_, syncing_ = false;
   std::vector<std::unique_ptr<Bucket>> buckets_;
-  std::vector<std::pair<size_t, int64_t>> slot_;  // param -> (bucket, offset)
+  struct Slot {
+    size_t bucket, member;  // which bucket, and the parameter's place among its members
+    int64_t offset;         // into the bucket's flat buffer
+  };
+  std::vector<Slot> slot_;  // per parameter
 };
 
 }  // namespace symtune

@@ -33,9 +33,6 @@ using json = nlohmann::json;
 
 namespace {
 
-at::Tensor to_device(const std::vector<int64_t>& v, int64_t rows, int64_t seq, c10::Device device) {
-  return at::tensor(v, at::kLong).view({rows, seq}).to(device);
-}
 
 std::string duration_text(double seconds) {
   const int64_t s = static_cast<int64_t>(seconds);
@@ -153,7 +150,6 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
 
 Trainer::~Trainer() = default;
 
-int Trainer::rank() const { return comm_->rank(); }
 
 void Trainer::restore(const fs::path& checkpoint) {
   const json state = read_trainer_state(checkpoint);
@@ -201,14 +197,28 @@ double Trainer::current_lr() const {
   return *config_.optimizer.lr;
 }
 
-at::Tensor Trainer::micro_batch_loss_sum(const at::Tensor& tokens, const at::Tensor& positions,
-                                         const at::Tensor& segments, const at::Tensor& labels) {
-  at::Tensor hidden_BTC = model_->hidden_states(tokens, PackedRows{positions, segments});
+struct Trainer::DeviceBatch {
+  at::Tensor tokens_BT, positions_BT, segments_BT, labels_BT;  // int64
+  DeviceBatch rows(int64_t start, int64_t n) const {
+    return {tokens_BT.narrow(0, start, n), positions_BT.narrow(0, start, n), segments_BT.narrow(0, start, n),
+            labels_BT.narrow(0, start, n)};
+  }
+};
+
+Trainer::DeviceBatch Trainer::to_device(const Batch& batch) const {
+  auto put = [&](const std::vector<int64_t>& v) {
+    return at::tensor(v, at::kLong).view({batch.rows, batch.seq}).to(model_->device());
+  };
+  return {put(batch.tokens), put(batch.position_ids), put(batch.segment_ids), put(batch.labels)};
+}
+
+at::Tensor Trainer::micro_batch_loss_sum(const DeviceBatch& b) {
+  at::Tensor hidden_BTC = model_->hidden_states(b.tokens_BT, PackedRows{b.positions_BT, b.segments_BT});
   // Logits only where there is a target: a few percent of positions, so the [T, V] logits of
   // the whole row are never formed.
-  const at::Tensor mask_BT = labels.ne(-100);
+  const at::Tensor mask_BT = b.labels_BT.ne(-100);
   at::Tensor logits_NV = model_->logits(hidden_BTC.index({mask_BT})).to(at::kFloat);
-  return at::cross_entropy_loss(logits_NV, labels.index({mask_BT}), {}, at::Reduction::Sum);
+  return at::cross_entropy_loss(logits_NV, b.labels_BT.index({mask_BT}), {}, at::Reduction::Sum);
 }
 
 Trainer::StepResult Trainer::train_step() {
@@ -216,10 +226,7 @@ Trainer::StepResult Trainer::train_step() {
   StepResult r;
   const Batch batch = stream_->next();
   const c10::Device device = model_->device();
-  const at::Tensor tokens = to_device(batch.tokens, batch.rows, batch.seq, device);
-  const at::Tensor positions = to_device(batch.position_ids, batch.rows, batch.seq, device);
-  const at::Tensor segments = to_device(batch.segment_ids, batch.rows, batch.seq, device);
-  const at::Tensor labels = to_device(batch.labels, batch.rows, batch.seq, device);
+  const DeviceBatch on_device = to_device(batch);
   // Global counts: every rank scales its loss by the target tokens of the whole global batch.
   at::Tensor counts = at::tensor({batch.target_tokens, batch.rows * batch.seq - batch.padding_tokens, batch.examples},
                                  at::TensorOptions().dtype(at::kLong).device(device));
@@ -235,8 +242,7 @@ Trainer::StepResult Trainer::train_step() {
   at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
   for (int64_t start = 0; start < batch.rows; start += micro) {
     const int64_t n = std::min(micro, batch.rows - start);
-    at::Tensor part = micro_batch_loss_sum(tokens.narrow(0, start, n), positions.narrow(0, start, n),
-                                           segments.narrow(0, start, n), labels.narrow(0, start, n));
+    at::Tensor part = micro_batch_loss_sum(on_device.rows(start, n));
     if (std::count(config_.train.debug_nonfinite_steps.begin(), config_.train.debug_nonfinite_steps.end(), step_ + 1))
       part = part * std::numeric_limits<float>::quiet_NaN();
     if (sync_) sync_->set_syncing(start + n >= batch.rows);  // communicate on the last micro-step only
@@ -295,12 +301,7 @@ json Trainer::evaluate() {
   int64_t targets = 0;
   for (int64_t b = 0; b < config_.eval.loss_batches; ++b) {
     const Batch batch = held_out.next();
-    const c10::Device device = model_->device();
-    loss_sum += micro_batch_loss_sum(to_device(batch.tokens, batch.rows, batch.seq, device),
-                                     to_device(batch.position_ids, batch.rows, batch.seq, device),
-                                     to_device(batch.segment_ids, batch.rows, batch.seq, device),
-                                     to_device(batch.labels, batch.rows, batch.seq, device))
-                    .item<double>();
+    loss_sum += micro_batch_loss_sum(to_device(batch)).item<double>();
     targets += batch.target_tokens;
   }
   if (targets > 0) record["heldout_loss"] = loss_sum / targets;

@@ -29,6 +29,7 @@ class Tokenizer;
 class ExampleSource;
 class BatchStream;
 class MetricsFile;
+struct Batch;
 class Communicator;
 class GradientSync;
 
@@ -48,7 +49,6 @@ class Trainer {
 
   Transformer& model() { return *model_; }
   int64_t step() const { return step_; }
-  int rank() const;
   const std::filesystem::path& run_dir() const { return run_dir_; }
 
  private:
@@ -58,8 +58,9 @@ class Trainer {
     bool skipped = false;
   };
   StepResult train_step();
-  at::Tensor micro_batch_loss_sum(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& segments,
-                                  const at::Tensor& labels);
+  struct DeviceBatch;  // a Batch's tensors on the model's device
+  DeviceBatch to_device(const Batch& batch) const;
+  at::Tensor micro_batch_loss_sum(const DeviceBatch& rows);
   void log_step(const StepResult& r);
   std::filesystem::path save();
   void restore(const std::filesystem::path& checkpoint);
