@@ -8,9 +8,6 @@
 // FLOPs per token use the PaLM accounting (Chowdhery et al. 2022, appendix B), as
 // shared/bench/anchor_hf.py does: 6 * matmul parameters + 12 * layers * seq * hidden.
 #include <ATen/ATen.h>
-#ifdef SYMTUNE_WITH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
 #include <torch/cuda.h>
 
 #include <chrono>
@@ -18,6 +15,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/device_memory.h"
 #include "model/transformer.h"
 
 using namespace symtune;
@@ -84,9 +82,7 @@ int main(int argc, char** argv) {
   };
   for (int64_t i = 0; i < warmup; ++i) step();
   sync(device);
-#ifdef SYMTUNE_WITH_CUDA
-  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
-#endif
+  reset_peak_device_memory(device);
   auto t0 = std::chrono::steady_clock::now();
   double last_loss = 0;
   for (int64_t i = 0; i < steps; ++i) last_loss = step().item<double>();
@@ -98,13 +94,7 @@ int main(int argc, char** argv) {
       config.num_layers * (2 * h * h + 2 * h * kv + 3 * h * config.intermediate_size) + h * config.vocab_size;
   const double flops_per_token = 6.0 * matmul_params + 12.0 * config.num_layers * seq * h;
   const double tokens_per_s = batch * seq / step_s;
-  double peak_gib = 0;
-#ifdef SYMTUNE_WITH_CUDA
-  if (device.is_cuda()) {
-    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
-    peak_gib = stats.allocated_bytes[0].peak / double(1ull << 30);
-  }
-#endif
+  const double peak_gib = peak_device_memory_gib(device);
   std::printf(
       "{\"bench\":\"forward_backward\",\"shape\":\"%s\",\"device\":\"%s\",\"dtype\":\"%s\",\"batch\":%lld,\"seq\":%lld,"
       "\"checkpointing\":%s,\"step_s\":%.4f,\"tokens_per_s\":%.0f,\"tflops\":%.1f,\"peak_gib\":%.1f,\"loss\":%.4f}\n",

@@ -1,50 +1,70 @@
 #!/usr/bin/env bash
-# The GPU checks, in one go on a GPU machine (CUDA LibTorch in python3, no internet, no apt):
-# build against the machine's LibTorch, run the whole test suite (bf16 CUDA parity included),
-# then time forward+backward of the Llama 124M and 1.1B shapes next to HF transformers.
+# The GPU checks, on a GPU machine (CUDA LibTorch in python3, no internet, no apt), in two
+# phases that each fit one 10-minute call (run them back to back on the same warm machine):
 #
-#   bench/gpu_check.sh OUT_DIR [ANCHOR_HF_PY]
+#   bench/gpu_check.sh OUT_DIR build              # build, CUDA tests (fast kernels vs reference ops,
+#                                                 # bf16 parity with HF, CUDA Adafactor vs HF)
+#   bench/gpu_check.sh OUT_DIR bench [ANCHOR_PY]  # Adafactor step vs HF and fused AdamW; symtune train
+#                                                 # vs HF (same weights, batches, optimizer) and
+#                                                 # anchor_hf.py for the 124M and 1.1B shapes; NCCL world 1
 #
+# The CPU side of the suite runs on CPU machines (scripts/test.sh); here only what needs CUDA.
 # C++ dependencies come from .devdeps/usr (Debian packages unpacked; see README, "GPU machines").
 set -uo pipefail
-out=${1:?usage: gpu_check.sh OUT_DIR [ANCHOR_HF_PY]}
-anchor=${2:-}
+out=${1:?usage: gpu_check.sh OUT_DIR build|bench [ANCHOR_PY]}
+phase=${2:?usage: gpu_check.sh OUT_DIR build|bench [ANCHOR_PY]}
+anchor=${3:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 mkdir -p "$out"
 export LD_LIBRARY_PATH="$root/.devdeps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 export PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
-python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' | tee -a "$out/gpu.txt"
+build=build-gpu
 start=$(date +%s)
-scripts/setup.sh --torch system --build-dir build-gpu 2>&1 | grep -v "^\s*$" | tail -4
-echo "build: $(( $(date +%s) - start )) s"
-# CPU tests use torch's intra-op threads: cap jobs x threads at the core count, or they crawl.
-OMP_NUM_THREADS=4 ctest --test-dir build-gpu -j 4 --timeout 240 --output-on-failure -L "fast|reference" 2>&1 | tee "$out/ctest.txt" | tail -15
-SYMTUNE_HF_FIXTURES=build-gpu/tests/hf_fixtures build-gpu/tests/test_hf_parity --gtest_filter='*Bf16*' 2>&1 |
-  grep -E "bf16 cuda|OK|FAILED|PASSED" | tee "$out/parity_bf16.txt"
-SYMTUNE_ADAFACTOR_FIXTURES=build-gpu/tests/adafactor_fixtures build-gpu/tests/test_adafactor --gtest_filter='*Cuda*' 2>&1 |
-  grep -E "rel err after" | sort -k9 -g | tail -3 | tee "$out/adafactor_cuda_parity.txt"
-for args in "--shape 124m --batch 16" "--shape 124m --batch 16 --checkpointing" "--shape 1.1b --batch 8"; do
-  build-gpu/bench/bench_forward_backward $args 2>&1 | tee -a "$out/bench.jsonl"
-done
-OMP_NUM_THREADS=16 BUILD_DIR=build-gpu PYTHON=python3 bench/adafactor_bench.sh --shape 1.1b --device cuda --steps 5 2>&1 | tee -a "$out/adafactor.txt"
-if [ -n "$anchor" ] && [ -f "$anchor" ]; then
-  python3 "$anchor" --shape 124m --batch 16 2>&1 | grep '^{' | tee -a "$out/bench.jsonl"
-  python3 "$anchor" --shape 1.1b --batch 8 2>&1 | grep '^{' | tee -a "$out/bench.jsonl"
+elapsed() { echo "[$(( $(date +%s) - start )) s] $*"; }
+
+if [ "$phase" = build ]; then
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+  python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' | tee -a "$out/gpu.txt"
+  SYMTUNE_BUILD_TARGETS="symtune test_kernels test_hf_parity test_adafactor bench_adafactor_step" \
+    scripts/setup.sh --torch system --build-dir "$build" 2>&1 | grep -E "error|FAILED|\[setup\] done" | head -40
+  elapsed "build"
+  "$build/tests/test_kernels" 2>&1 | grep -E "cuda kernels|OK|FAILED|PASSED|Failure|error|rel" | tee "$out/kernels.txt"
+  python3 tests/python/make_hf_fixtures.py "$build/tests/hf_fixtures" > /dev/null 2>&1
+  SYMTUNE_HF_FIXTURES=$build/tests/hf_fixtures "$build/tests/test_hf_parity" 2>&1 |
+    grep -E "bf16 cuda|OK|FAILED|PASSED" | tee "$out/parity.txt"
+  python3 tests/python/make_adafactor_fixtures.py "$build/tests/adafactor_fixtures" > /dev/null 2>&1
+  SYMTUNE_ADAFACTOR_FIXTURES=$build/tests/adafactor_fixtures "$build/tests/test_adafactor" --gtest_filter='*Cuda*' 2>&1 |
+    grep -E "rel err after|PASSED|FAILED" | sort -k9 -g | tail -4 | tee "$out/adafactor_cuda_parity.txt"
+  elapsed "build phase done"
+  exit 0
 fi
-# symtune train itself on the 124M shape (2048/512 rows, bf16): one process, then the data-parallel
-# path with an NCCL group of one (torchrun), median tokens/s after two warm-up steps.
-train_tps() {  # train_tps RUN_DIR
-  python3 - "$1" <<'PY'
+
+[ "$phase" = bench ] || { echo "gpu_check.sh: phase must be build or bench" >&2; exit 2; }
+OMP_NUM_THREADS=16 BUILD_DIR=$build PYTHON=python3 bench/adafactor_bench.sh --shape 1.1b --device cuda --steps 5 2>&1 |
+  tee "$out/adafactor.txt"
+elapsed "adafactor"
+anchor_args=()
+for shape in 124m 1b; do
+  [ -n "$anchor" ] && [ -f "$anchor" ] && anchor_args=(--anchor "$anchor" --anchor-shape "$([ $shape = 1b ] && echo 1.1b || echo 124m)")
+  python3 bench/train_throughput.py --symtune "$build/symtune" --config "configs/bench_${shape}_gpu.json" \
+    --work "/tmp/tt_$shape" --steps 20 --label "$shape" "${anchor_args[@]}" 2> "$out/train_throughput_$shape.log" |
+    tee -a "$out/train_throughput.jsonl"
+  cp "/tmp/tt_$shape/symtune/metrics.jsonl" "$out/metrics_$shape.jsonl" 2>/dev/null
+  elapsed "train_throughput $shape"
+done
+# The data-parallel path with an NCCL group of one (torchrun) against the single-process run
+# just made (same config, same weights): median tokens/s after the warm-up steps.
+python3 -m torch.distributed.run --no-python --standalone --nproc-per-node 1 "$build/symtune" train \
+  --config configs/bench_124m_gpu.json --set model.path=/tmp/tt_124m/init --set model.init_config=null \
+  --set train.output_dir=/tmp/train_nccl1 2>&1 | grep -E "data parallel|error" | head -3
+python3 - /tmp/tt_124m/symtune /tmp/train_nccl1 <<'PY' | tee -a "$out/train_throughput.jsonl"
 import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl") if '"tokens_per_s"' in l]
-print(round(statistics.median(r["tokens_per_s"] for r in rows[2:])))
+def tps(d):
+    rows = [json.loads(l) for l in open(d + "/metrics.jsonl") if '"row_tokens"' in l]
+    return statistics.median(r["row_tokens"] / (r["step_ms"] / 1e3) for r in rows[4:])
+single, nccl = tps(sys.argv[1]), tps(sys.argv[2])
+print(json.dumps(dict(bench="nccl_world1_overhead", single_tokens_per_s=round(single), nccl_world1_tokens_per_s=round(nccl),
+                      nccl_over_single=round(nccl / single, 3))))
 PY
-}
-build-gpu/symtune train --config configs/bench_124m_gpu.json --set train.output_dir=/tmp/train_single 2>&1 | tail -3
-python3 -m torch.distributed.run --no-python --standalone --nproc-per-node 1 build-gpu/symtune train \
-  --config configs/bench_124m_gpu.json --set train.output_dir=/tmp/train_nccl1 2>&1 | tail -3
-single=$(train_tps /tmp/train_single); nccl=$(train_tps /tmp/train_nccl1)
-echo "{\"bench\":\"symtune_train_124m\",\"single_tokens_per_s\":$single,\"nccl_world1_tokens_per_s\":$nccl}" | tee -a "$out/bench.jsonl"
-echo "total: $(( $(date +%s) - start )) s"
+elapsed "bench phase done"

@@ -1,9 +1,12 @@
-// symtune data preview | stats: look at what the data pipeline makes from a config.
+// symtune data preview | stats | batches: look at what the data pipeline makes from a config,
+// or write the exact token batches a run trains on (to replay them in another trainer).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/error.h"
+#include "common/file_io.h"
 #include "cli/run_config.h"
 #include "data/batches.h"
 
@@ -86,6 +89,27 @@ void stats(const std::string& config_path, int64_t rows) {
               100.0 * padding / std::max<int64_t>(tokens, 1));
 }
 
+// One JSON line per global batch: the arrays of data/batches.h's Batch, row-major [rows, seq].
+void dump_batches(const std::string& config_path, int64_t first, int64_t n, const std::string& out) {
+  const auto config = load_run_config(config_path);
+  const DataConfig data = data_config_from(config, config_path);
+  auto tokenizer = tokenizer_from(config, data, config_path);
+  BatchStream stream(std::make_shared<ExampleSource>(data), tokenizer);
+  stream.seek(static_cast<uint64_t>(first));
+  std::string text;
+  for (int64_t i = 0; i < n; ++i) {
+    const Batch b = stream.next();
+    nlohmann::json line = {{"batch", first + i},       {"rows", b.rows},
+                           {"seq", b.seq},             {"tokens", b.tokens},
+                           {"position_ids", b.position_ids}, {"segment_ids", b.segment_ids},
+                           {"labels", b.labels},       {"target_tokens", b.target_tokens},
+                           {"padding_tokens", b.padding_tokens}};
+    text += line.dump() + "\n";
+  }
+  write_text_file_atomically(out, text);
+  std::printf("%lld batches (from %lld) written to %s\n", (long long)n, (long long)first, out.c_str());
+}
+
 }  // namespace
 
 void add_data_command(CLI::App& app) {
@@ -102,6 +126,16 @@ void add_data_command(CLI::App& app) {
   s->add_option("--config", *config, "Run config (JSON with a 'data' section)")->required();
   s->add_option("-n,--rows", *rows, "Rows to build")->capture_default_str()->check(CLI::PositiveNumber);
   s->callback([=] { stats(*config, *rows); });
+  auto first = std::make_shared<int64_t>(0);
+  auto out = std::make_shared<std::string>();
+  auto* b = cmd->add_subcommand("batches", "Write the global batches a run trains on, one JSON line each (token ids, "
+                                           "positions, segment ids, labels = next token on targets, else -100)");
+  b->add_option("--config", *config, "Run config (JSON with a 'data' section)")->required();
+  b->add_option("-n", *n, "Batches to write")->capture_default_str()->check(CLI::PositiveNumber);
+  b->add_option("--first", *first, "Index of the first batch (batch b is trained on in step b + 1)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  b->add_option("--out", *out, "Output file (.jsonl)")->required();
+  b->callback([=] { dump_batches(*config, *first, *n, *out); });
 }
 
 }  // namespace symtune::cli

@@ -159,12 +159,13 @@ Batch BatchStream::assemble(const std::vector<Batch>& rows) const {
   return b;
 }
 
-Batch BatchStream::next() {
+Batch BatchStream::next() { return batch(next_batch_++); }
+
+Batch BatchStream::batch(uint64_t b) const {
   const int64_t rows_per_batch = source_->config().rows_per_batch;
-  const uint64_t first = next_batch_ * static_cast<uint64_t>(rows_per_batch) + static_cast<uint64_t>(rank_ * rows_per_rank_);
+  const uint64_t first = b * static_cast<uint64_t>(rows_per_batch) + static_cast<uint64_t>(rank_ * rows_per_rank_);
   std::vector<Batch> rows;
   for (int64_t i = 0; i < rows_per_rank_; ++i) rows.push_back(row(first + static_cast<uint64_t>(i)));
-  ++next_batch_;
   return assemble(rows);
 }
 

@@ -66,6 +66,9 @@ class BatchStream {
 
   // This rank's rows of the next global batch.
   Batch next();
+  // This rank's rows of global batch b (a pure function of the seed and b; safe to call from
+  // several threads at once).
+  Batch batch(uint64_t b) const;
   uint64_t next_batch() const { return next_batch_; }
   void seek(uint64_t batch) { next_batch_ = batch; }  // resume: the state is this one number
 

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "model/activation_checkpoint.h"
 #include "model/rope.h"
+#include "model/varlen_attention.h"
 
 namespace symtune {
 namespace {
@@ -83,6 +84,39 @@ Transformer::Transformer(ModelConfig config, TransformerWeights weights)
     throw Error("transformer: " + std::to_string(weights_.blocks.size()) + " blocks of weights for " +
                 std::to_string(config_.num_layers) + " layers");
   inv_freq_ = rope_inverse_frequencies(config_, device());
+  resolve_kernels();
+}
+
+void Transformer::set_kernels(KernelOptions kernels) {
+  kernels_ = kernels;
+  resolve_kernels();
+}
+
+void Transformer::resolve_kernels() {
+  using K = KernelOptions;
+  if (kernels_.rms_norm == K::RmsNorm::kFused && config_.norm_weight_offset_one)
+    throw Error("model.kernels.rms_norm = fused: " + config_.architecture_name +
+                " scales by (1 + w) in fp32, which the fused kernel does not; use reference or auto");
+  fused_rms_norm_ = kernels_.rms_norm == K::RmsNorm::kFused ||
+                    (kernels_.rms_norm == K::RmsNorm::kAuto && device().is_cuda() && !config_.norm_weight_offset_one);
+  if (kernels_.attention == K::Attention::kFlashVarlen) {
+    const std::string why = varlen_attention_unsupported(device(), dtype(), config_.head_dim);
+    if (!why.empty()) throw Error("model.kernels.attention = flash_varlen: " + why);
+  }
+}
+
+// The variable-length kernel needs the segment lengths from the host and has no sliding
+// window here; an explicit flash_varlen request without them is a caller error.
+bool Transformer::use_varlen_attention(const std::optional<PackedRows>& packing, int64_t T) const {
+  using K = KernelOptions;
+  if (kernels_.attention == K::Attention::kSdpaMask || !packing) return false;
+  const bool window_matters = config_.sliding_window && *config_.sliding_window < T;
+  const bool possible = !packing->segment_lengths.empty() && !window_matters &&
+                        varlen_attention_unsupported(device(), dtype(), config_.head_dim).empty();
+  if (kernels_.attention == K::Attention::kFlashVarlen && !possible)
+    throw Error(std::string("model.kernels.attention = flash_varlen: ") +
+                (window_matters ? "the sliding window is shorter than the rows" : "the rows' segment lengths are missing"));
+  return possible;
 }
 
 void for_each_weight(const ModelConfig& config_, TransformerWeights& weights_,
@@ -153,6 +187,7 @@ void Transformer::to(c10::Device device, at::ScalarType dtype) {
     t = t.detach().to(device, dtype).requires_grad_(grad);
   });
   inv_freq_ = rope_inverse_frequencies(config_, device);
+  resolve_kernels();
 }
 
 at::Tensor Transformer::embed(const at::Tensor& tokens_BT) {
@@ -167,6 +202,7 @@ at::Tensor Transformer::embed(const at::Tensor& tokens_BT) {
 }
 
 at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+  if (fused_rms_norm_) return at::rms_norm(x, {x.size(-1)}, weight, config_.rms_norm_eps);
   at::Tensor x32 = x.to(at::kFloat);
   at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_norm_eps);
   if (config_.norm_weight_offset_one)  // Gemma: scale by (1 + w) in fp32, then cast
@@ -182,6 +218,7 @@ struct BlockContext {
   const ModelConfig* config;  // owned by the model, which outlives backward
   RopeTables rope;
   AttentionLayout layout;
+  std::optional<VarlenSegments> varlen;  // packed rows through the variable-length kernel
   at::Tensor* cache_k_BKSD = nullptr;  // set for cached decoding
   at::Tensor* cache_v_BKSD = nullptr;
   int64_t past = 0;
@@ -194,7 +231,19 @@ static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC
                                   const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm) {
   const ModelConfig& c = *ctx.config;
   const int64_t B = x_BTC.size(0), T = x_BTC.size(1), D = c.head_dim;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
   at::Tensor h = norm(x_BTC, w.input_norm_C);
+  if (ctx.varlen) {
+    // Token-major [B, T, heads, D] throughout: the rows flatten to [B T, heads, D] as views,
+    // with no transposed copies; the rotary tables broadcast over heads in dim 2.
+    const RopeTables rope{ctx.rope.cos_B1TD.transpose(1, 2), ctx.rope.sin_B1TD.transpose(1, 2)};
+    at::Tensor q = apply_rope(linear(h, w.q_proj_HDxC, w.q_bias_HD).view({B, T, c.num_heads, D}), rope);
+    at::Tensor k = apply_rope(linear(h, w.k_proj_KDxC, w.k_bias_KD).view({B, T, c.num_kv_heads, D}), rope);
+    at::Tensor v = linear(h, w.v_proj_KDxC, w.v_bias_KD);
+    at::Tensor attn = varlen_causal_attention(q.reshape({B * T, c.num_heads, D}), k.reshape({B * T, c.num_kv_heads, D}),
+                                              v.reshape({B * T, c.num_kv_heads, D}), *ctx.varlen, scale);
+    return x_BTC + linear(attn.view({B, T, c.num_heads * D}), w.o_proj_CxHD, w.o_bias_C);
+  }
   at::Tensor q = apply_rope(linear(h, w.q_proj_HDxC, w.q_bias_HD).view({B, T, c.num_heads, D}).transpose(1, 2), ctx.rope);
   at::Tensor k = apply_rope(linear(h, w.k_proj_KDxC, w.k_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2), ctx.rope);
   at::Tensor v = linear(h, w.v_proj_KDxC, w.v_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
@@ -207,8 +256,7 @@ static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC
   const bool causal = !ctx.layout.allowed_B1TS.defined() && ctx.past == 0;
   std::optional<at::Tensor> mask;
   if (ctx.layout.allowed_B1TS.defined()) mask = ctx.layout.allowed_B1TS;
-  at::Tensor attn = at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal && T > 1,
-                                                     1.0 / std::sqrt(static_cast<double>(D)),
+  at::Tensor attn = at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal && T > 1, scale,
                                                      /*enable_gqa=*/c.num_kv_heads != c.num_heads);
   at::Tensor out = linear(attn.transpose(1, 2).reshape({B, T, c.num_heads * D}), w.o_proj_CxHD, w.o_bias_C);
   return x_BTC + out;
@@ -234,12 +282,23 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
     positions_BT = at::arange(T, at::TensorOptions().dtype(at::kLong).device(device())).unsqueeze(0).expand({B, T});
   }
   const RopeTables rope = rope_tables(inv_freq_, positions_BT, dtype());
-  const AttentionLayout layout = make_layout(T, 0, segments, config_.sliding_window, device());
+  std::optional<VarlenSegments> varlen;
+  AttentionLayout layout;
+  if (use_varlen_attention(packing, T)) {
+    int64_t total = 0;
+    for (int32_t n : packing->segment_lengths) total += n;
+    if (total != B * T)
+      throw Error("transformer: the segment lengths cover " + std::to_string(total) + " tokens, the rows " +
+                  std::to_string(B * T));
+    varlen = make_varlen_segments(packing->segment_lengths, device());
+  } else {
+    layout = make_layout(T, 0, segments, config_.sliding_window, device());
+  }
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
     const BlockWeights& w = weights_.blocks[i];
-    BlockContext ctx{&config_, rope, layout};
+    BlockContext ctx{&config_, rope, layout, varlen};
     auto block = [this, &w, ctx, norm](const at::Tensor& in) {
       return mlp_block(config_, w, attention_block(w, in, ctx, norm), norm);
     };
@@ -285,7 +344,7 @@ at::Tensor Transformer::forward_cached(const at::Tensor& tokens_BT, KVCache& cac
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
-    BlockContext ctx{&config_, rope, layout, &cache.keys_BKSD[i], &cache.values_BKSD[i], cache.length};
+    BlockContext ctx{&config_, rope, layout, std::nullopt, &cache.keys_BKSD[i], &cache.values_BKSD[i], cache.length};
     x = mlp_block(config_, weights_.blocks[i], attention_block(weights_.blocks[i], x, ctx, norm), norm);
   }
   cache.length += T;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "model/kernel_options.h"
 #include "model/model_config.h"
 
 namespace symtune {
@@ -54,6 +55,9 @@ void for_each_weight(const ModelConfig& config, TransformerWeights& weights,
 struct PackedRows {
   at::Tensor position_ids_BT;  // int64
   at::Tensor segment_ids_BT;   // int64; equal ids = same example (padding: its own id)
+  // Optional, from the host: the lengths of the runs of equal segment ids, row after row
+  // (model/varlen_attention.h). With them CUDA can skip the dense mask.
+  std::vector<int32_t> segment_lengths;
 };
 
 // Keys and values of past tokens for incremental decoding.
@@ -86,6 +90,10 @@ class Transformer {
 
   // Recompute each block in backward instead of keeping its activations.
   void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+  // Fast CUDA kernels or the reference ops (model/kernel_options.h). Throws when a kernel
+  // asked for by name cannot run on this device, dtype or architecture.
+  void set_kernels(KernelOptions kernels);
+  const KernelOptions& kernels() const { return kernels_; }
 
   // tokens_BT int64 -> final-norm hidden states [B, T, C]. Without `packing` each row is one
   // causal sequence starting at position 0.
@@ -102,11 +110,15 @@ class Transformer {
  private:
   at::Tensor embed(const at::Tensor& tokens_BT);
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
+  void resolve_kernels();
+  bool use_varlen_attention(const std::optional<PackedRows>& packing, int64_t T) const;
 
   ModelConfig config_;
   TransformerWeights weights_;
   at::Tensor inv_freq_;  // fp32 [D/2]
   bool activation_checkpointing_ = false;
+  KernelOptions kernels_;
+  bool fused_rms_norm_ = false;  // kernels_.rms_norm resolved for this device and architecture
 };
 
 }  // namespace symtune

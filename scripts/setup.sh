@@ -115,5 +115,8 @@ generator=()
 cmake -S "$root" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_PREFIX_PATH=$prefix_path" "-DSYMTUNE_PYTHON=$python_for_tests" "${extra[@]}" >/dev/null
 say "building in $build_dir"
-cmake --build "$build_dir" -j "${SYMTUNE_BUILD_JOBS:-$(nproc)}"
+# SYMTUNE_BUILD_TARGETS="a b" builds only those targets (the GPU check builds what it runs).
+targets=()
+[ -n "${SYMTUNE_BUILD_TARGETS:-}" ] && targets=(--target ${SYMTUNE_BUILD_TARGETS})
+cmake --build "$build_dir" -j "${SYMTUNE_BUILD_JOBS:-$(nproc)}" "${targets[@]}"
 say "done: $build_dir/symtune"

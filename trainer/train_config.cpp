@@ -61,7 +61,7 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   TrainConfig c;
 
   const json model = config.value("model", json::object());
-  require_known_keys(model, {"path", "init_config", "init_seed", "dtype", "device", "activation_checkpointing"},
+  require_known_keys(model, {"path", "init_config", "init_seed", "dtype", "device", "activation_checkpointing", "kernels"},
                      origin + ": model");
   read(model, "path", c.model.path, origin + ": model");
   if (!c.model.path.empty()) c.model.path = resolve_path(c.model.path, base_dir, origin + ": model.path");
@@ -70,6 +70,17 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   read(model, "dtype", c.model.dtype, origin + ": model");
   read(model, "device", c.model.device, origin + ": model");
   read(model, "activation_checkpointing", c.model.activation_checkpointing, origin + ": model");
+  if (model.contains("kernels")) {
+    const json kernels = model["kernels"];
+    const std::string kw = origin + ": model.kernels";
+    if (!kernels.is_object()) throw Error(kw + ": expected an object, found " + kernels.dump());
+    require_known_keys(kernels, {"attention", "rms_norm"}, kw);
+    std::string attention = "auto", rms_norm = "auto";
+    read(kernels, "attention", attention, kw);
+    read(kernels, "rms_norm", rms_norm, kw);
+    c.model.kernels.attention = parse_attention_kernel(attention, kw + ".attention");
+    c.model.kernels.rms_norm = parse_rms_norm_kernel(rms_norm, kw + ".rms_norm");
+  }
   if (c.model.path.empty() == c.model.init_config.is_null())
     throw Error(origin + ": model: set exactly one of 'path' (a pretrained HF directory) and 'init_config' (an HF "
                 "config.json object for a model symtune initialises)");
@@ -92,7 +103,7 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   const json train = config.value("train", json::object());
   const std::string tw = origin + ": train";
   require_known_keys(train, {"output_dir", "max_steps", "micro_batch_rows", "log_every", "checkpoint_every",
-                             "keep_checkpoints", "clip_grad_norm", "max_consecutive_nonfinite", "threads", "debug_nonfinite_steps", "collective_timeout_s", "bucket_mib",
+                             "keep_checkpoints", "clip_grad_norm", "max_consecutive_nonfinite", "threads", "data_workers", "debug_nonfinite_steps", "collective_timeout_s", "bucket_mib",
                              "overlap_allreduce", "log_all_ranks"},
                      tw);
   read(train, "output_dir", c.train.output_dir, tw);
@@ -105,6 +116,7 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   read(train, "clip_grad_norm", c.train.clip_grad_norm, tw);
   read(train, "max_consecutive_nonfinite", c.train.max_consecutive_nonfinite, tw);
   read(train, "threads", c.train.threads, tw);
+  read(train, "data_workers", c.train.data_workers, tw);
   read(train, "debug_nonfinite_steps", c.train.debug_nonfinite_steps, tw);
   read(train, "collective_timeout_s", c.train.collective_timeout_s, tw);
   read(train, "bucket_mib", c.train.bucket_mib, tw);
@@ -112,6 +124,7 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   read(train, "log_all_ranks", c.train.log_all_ranks, tw);
   if (!(c.train.collective_timeout_s > 0)) throw Error(tw + ".collective_timeout_s must be positive");
   if (!(c.train.bucket_mib > 0)) throw Error(tw + ".bucket_mib must be positive");
+  if (c.train.data_workers < 0 || c.train.data_workers > 64) throw Error(tw + ".data_workers must be in 0..64");
   if (c.train.max_steps < 1) throw Error(tw + ".max_steps must be >= 1");
   if (c.train.micro_batch_rows < 0) throw Error(tw + ".micro_batch_rows must be >= 0");
   if (c.train.log_every < 1) throw Error(tw + ".log_every must be >= 1");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data/data_config.h"
+#include "model/kernel_options.h"
 #include "optim/adafactor.h"
 #include "optim/lr_schedule.h"
 
@@ -27,6 +28,9 @@ struct ModelSection {
   std::string dtype = "auto";   // "float32", "bfloat16", or "auto" (bf16 on CUDA, fp32 on CPU)
   std::string device = "auto";  // "cpu", "cuda", "cuda:N", "auto"
   bool activation_checkpointing = false;
+  // {"attention": "auto"|"sdpa_mask"|"flash_varlen", "rms_norm": "auto"|"reference"|"fused"}:
+  // fast CUDA kernels or the reference ops (model/kernel_options.h); auto = fast where they apply.
+  KernelOptions kernels;
 };
 
 struct TrainSection {
@@ -39,6 +43,7 @@ struct TrainSection {
   double clip_grad_norm = 1.0;           // global-norm clip; 0 = measure only
   int64_t max_consecutive_nonfinite = 5;  // skipped updates in a row before the run stops
   int64_t threads = 0;                   // CPU intra-op threads; 0 = torch's default
+  int64_t data_workers = 2;              // threads building the coming batches during the step; 0 = inline
   std::vector<int64_t> debug_nonfinite_steps;  // test hook: the loss of these steps is made NaN
   // Data parallelism (several processes; see trainer/launch_env.h for how ranks are found).
   double collective_timeout_s = 600;     // a collective waiting longer fails the run (dead or hung rank)

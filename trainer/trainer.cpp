@@ -12,12 +12,15 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/device_memory.h"
+#include "data/batch_prefetcher.h"
 #include "data/batches.h"
 #include "data/mixture.h"
 #include "data/tokenizer.h"
 #include "eval/icl_scoring.h"
 #include "model/hf_checkpoint.h"
 #include "model/transformer.h"
+#include "model/varlen_attention.h"
 #include "optim/adafactor.h"
 #include "optim/grad_clip.h"
 #include "trainer/checkpoint.h"
@@ -81,6 +84,7 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
       throw Error("data.tokenizer: a model initialised by symtune needs a tokenizer (\"bytes\" or a tokenizer.model)");
   }
   model_->set_activation_checkpointing(config_.model.activation_checkpointing);
+  model_->set_kernels(config_.model.kernels);
   const ModelConfig& mc = model_->config();
   if (comm_->rank() == 0) write_tokenizer_files(tokenizer_spec, tokenizer_dir_);
   comm_->barrier();
@@ -199,21 +203,39 @@ double Trainer::current_lr() const {
 
 struct Trainer::DeviceBatch {
   at::Tensor tokens_BT, positions_BT, segments_BT, labels_BT;  // int64
+  std::vector<std::vector<int32_t>> segment_lengths_by_row;    // host: lets CUDA skip the dense mask
   DeviceBatch rows(int64_t start, int64_t n) const {
     return {tokens_BT.narrow(0, start, n), positions_BT.narrow(0, start, n), segments_BT.narrow(0, start, n),
-            labels_BT.narrow(0, start, n)};
+            labels_BT.narrow(0, start, n),
+            {segment_lengths_by_row.begin() + start, segment_lengths_by_row.begin() + start + n}};
+  }
+  PackedRows packing() const {
+    PackedRows p{positions_BT, segments_BT, {}};
+    for (const auto& row : segment_lengths_by_row) p.segment_lengths.insert(p.segment_lengths.end(), row.begin(), row.end());
+    return p;
   }
 };
 
 Trainer::DeviceBatch Trainer::to_device(const Batch& batch) const {
-  auto put = [&](const std::vector<int64_t>& v) {
-    return at::tensor(v, at::kLong).view({batch.rows, batch.seq}).to(model_->device());
-  };
-  return {put(batch.tokens), put(batch.position_ids), put(batch.segment_ids), put(batch.labels)};
+  // One host buffer and one copy for all four arrays (pinned memory when CUDA, so the copy
+  // does not wait for the host).
+  const int64_t n = batch.rows * batch.seq;
+  const bool cuda = model_->device().is_cuda();
+  at::Tensor host = at::empty({4, batch.rows, batch.seq}, at::TensorOptions().dtype(at::kLong).pinned_memory(cuda));
+  int64_t* dst = host.data_ptr<int64_t>();
+  for (const std::vector<int64_t>* v : {&batch.tokens, &batch.position_ids, &batch.segment_ids, &batch.labels}) {
+    std::copy(v->begin(), v->end(), dst);
+    dst += n;
+  }
+  at::Tensor dev = host.to(model_->device(), /*non_blocking=*/cuda);
+  DeviceBatch d{dev[0], dev[1], dev[2], dev[3], {}};
+  for (int64_t r = 0; r < batch.rows; ++r)
+    d.segment_lengths_by_row.push_back(segment_lengths(batch.segment_ids.data() + r * batch.seq, 1, batch.seq));
+  return d;
 }
 
 at::Tensor Trainer::micro_batch_loss_sum(const DeviceBatch& b) {
-  at::Tensor hidden_BTC = model_->hidden_states(b.tokens_BT, PackedRows{b.positions_BT, b.segments_BT});
+  at::Tensor hidden_BTC = model_->hidden_states(b.tokens_BT, b.packing());
   // Logits only where there is a target: a few percent of positions, so the [T, V] logits of
   // the whole row are never formed.
   const at::Tensor mask_BT = b.labels_BT.ne(-100);
@@ -224,17 +246,25 @@ at::Tensor Trainer::micro_batch_loss_sum(const DeviceBatch& b) {
 Trainer::StepResult Trainer::train_step() {
   const auto t0 = std::chrono::steady_clock::now();
   StepResult r;
-  const Batch batch = stream_->next();
+  Batch batch;
+  if (prefetcher_) {
+    batch = prefetcher_->next();
+    stream_->seek(prefetcher_->next_batch());
+  } else {
+    batch = stream_->next();
+  }
   const c10::Device device = model_->device();
   const DeviceBatch on_device = to_device(batch);
   // Global counts: every rank scales its loss by the target tokens of the whole global batch.
-  at::Tensor counts = at::tensor({batch.target_tokens, batch.rows * batch.seq - batch.padding_tokens, batch.examples},
+  at::Tensor counts = at::tensor({batch.target_tokens, batch.rows * batch.seq - batch.padding_tokens, batch.examples,
+                                  batch.rows * batch.seq},
                                  at::TensorOptions().dtype(at::kLong).device(device));
   comm_->all_reduce_sum(counts);
   counts = counts.to(at::kCPU);
   r.target_tokens = counts[0].item<int64_t>();
   r.tokens = counts[1].item<int64_t>();
   r.examples = counts[2].item<int64_t>();
+  r.row_tokens = counts[3].item<int64_t>();
 
   // Forward/backward per micro-batch; dividing by the whole batch's target count makes the
   // accumulated gradient that of the mean loss over every target token of the step.
@@ -280,16 +310,19 @@ void Trainer::log_step(const StepResult& r) {
              config_.train.max_steps, r.loss, r.lr, r.grad_norm, tokens_per_s_ema_, duration_text(eta),
              r.skipped ? " | SKIPPED (non-finite), " + std::to_string(consecutive_nonfinite_) + " in a row" : "");
   if (!metrics_) return;
-  metrics_->write({{"step", step_},
-                   {"loss", std::isfinite(r.loss) ? json(r.loss) : json(nullptr)},
-                   {"lr", r.lr},
-                   {"grad_norm", std::isfinite(r.grad_norm) ? json(r.grad_norm) : json(nullptr)},
-                   {"tokens_per_s", tps},
-                   {"step_ms", 1e3 * r.seconds},
-                   {"target_tokens", r.target_tokens},
-                   {"examples", r.examples},
-                   {"skipped", r.skipped},
-                   {"skipped_total", skipped_total_}});
+  json record = {{"step", step_},
+                 {"loss", std::isfinite(r.loss) ? json(r.loss) : json(nullptr)},
+                 {"lr", r.lr},
+                 {"grad_norm", std::isfinite(r.grad_norm) ? json(r.grad_norm) : json(nullptr)},
+                 {"tokens_per_s", tps},
+                 {"row_tokens", r.row_tokens},
+                 {"step_ms", 1e3 * r.seconds},
+                 {"target_tokens", r.target_tokens},
+                 {"examples", r.examples},
+                 {"skipped", r.skipped},
+                 {"skipped_total", skipped_total_}};
+  if (model_->device().is_cuda()) record["peak_memory_gib"] = peak_device_memory_gib(model_->device());
+  metrics_->write(record);
 }
 
 json Trainer::evaluate() {
@@ -328,6 +361,10 @@ json Trainer::evaluate() {
 int64_t Trainer::run() {
   install_stop_signal_handlers();
   if (config_.eval.every > 0 && step_ == 0) evaluate();
+  if (config_.train.data_workers > 0) {
+    const int workers = static_cast<int>(config_.train.data_workers);
+    prefetcher_ = std::make_unique<BatchPrefetcher>(*stream_, stream_->next_batch(), workers, 2 * workers);
+  }
   while (step_ < config_.train.max_steps && !stop_requested()) {
     const StepResult r = train_step();
     log_step(r);

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "data/batch_prefetcher.h"
 #include "data/batches.h"
 #include "data/datasets.h"
 #include "data/mixture.h"
@@ -373,6 +374,27 @@ TEST_F(DataTest, ResumingFromTheStateGivesIdenticalBatches) {
     EXPECT_EQ(b.labels, want[i].labels);
     EXPECT_EQ(b.segment_ids, want[i].segment_ids);
   }
+}
+
+TEST_F(DataTest, PrefetchedBatchesArriveInOrderIdenticalToInlineOnes) {
+  DataConfig c = config();
+  c.symbol_fraction = 0.5;
+  auto source = std::make_shared<ExampleSource>(c);
+  auto tok = std::make_shared<ByteTokenizer>();
+  BatchStream stream(source, tok);
+  for (int workers : {1, 3}) {
+    BatchStream expected(source, tok);
+    expected.seek(2);
+    BatchPrefetcher prefetcher(stream, 2, workers, 2 * workers);
+    for (int i = 0; i < 7; ++i) {
+      const Batch want = expected.next();
+      const Batch got = prefetcher.next();
+      EXPECT_EQ(got.tokens, want.tokens) << workers << " workers, batch " << 2 + i;
+      EXPECT_EQ(got.labels, want.labels);
+      EXPECT_EQ(got.position_ids, want.position_ids);
+      EXPECT_EQ(prefetcher.next_batch(), uint64_t(3 + i));
+    }
+  }  // destroying a prefetcher with batches in flight joins its threads
 }
 
 TEST_F(DataTest, OneTwoAndThreeRanksSeeTheSameGlobalBatches) {

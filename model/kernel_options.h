@@ -1,0 +1,25 @@
+// Which implementation runs the model's hot spots. The reference ops follow HF transformers
+// operation for operation (they are what the parity tests pin down); the fast ones run on
+// CUDA and are tested against the reference there. "auto" takes the fast one where it applies.
+// Must not include data/ or trainer/.
+#pragma once
+
+#include <string>
+
+namespace symtune {
+
+struct KernelOptions {
+  // Packed rows: "sdpa_mask" builds a [B, 1, T, T] segment mask for SDPA (any device);
+  // "flash_varlen" runs FlashAttention's variable-length kernel (model/varlen_attention.h).
+  enum class Attention { kAuto, kSdpaMask, kFlashVarlen } attention = Attention::kAuto;
+  // "reference": HF's fp32 formula in separate ops; "fused": at::rms_norm (one CUDA kernel
+  // forward and one backward, fp32 inside, rounded once). Gemma's (1 + w) norm is always reference.
+  enum class RmsNorm { kAuto, kReference, kFused } rms_norm = RmsNorm::kAuto;
+};
+
+// "auto" | "sdpa_mask" | "flash_varlen"; `where` names the setting in errors.
+KernelOptions::Attention parse_attention_kernel(const std::string& name, const std::string& where);
+// "auto" | "reference" | "fused"
+KernelOptions::RmsNorm parse_rms_norm_kernel(const std::string& name, const std::string& where);
+
+}  // namespace symtune

@@ -1,0 +1,87 @@
+#include "model/varlen_attention.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "common/error.h"
+
+namespace symtune {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// LibTorch exposes the kernels (_flash_attention_forward/_backward) but no autograd formula
+// for their variable-length form, so the pair is wired up here.
+struct VarlenFlashFunction : torch::autograd::Function<VarlenFlashFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            const at::Tensor& cu_seqlens, int64_t max_length, double scale) {
+    auto [out, logsumexp, rng_state, unused, debug_mask] =
+        at::_flash_attention_forward(q, k, v, cu_seqlens, cu_seqlens, max_length, max_length, /*dropout_p=*/0.0,
+                                     /*is_causal=*/true, /*return_debug_mask=*/false, scale);
+    ctx->save_for_backward({q, k, v, out, logsumexp, cu_seqlens, rng_state, unused});
+    ctx->saved_data["max_length"] = max_length;
+    ctx->saved_data["scale"] = scale;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const variable_list s = ctx->get_saved_variables();
+    const int64_t max_length = ctx->saved_data["max_length"].toInt();
+    auto [dq, dk, dv] = at::_flash_attention_backward(grad_outputs[0].contiguous(), s[0], s[1], s[2], s[3], s[4], s[5],
+                                                      s[5], max_length, max_length, /*dropout_p=*/0.0,
+                                                      /*is_causal=*/true, s[6], s[7],
+                                                      ctx->saved_data["scale"].toDouble());
+    return {dq, dk, dv, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+std::vector<int32_t> segment_lengths(const int64_t* segment_ids, int64_t rows, int64_t seq) {
+  std::vector<int32_t> lengths;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t* row = segment_ids + r * seq;
+    int32_t run = 0;
+    for (int64_t t = 0; t < seq; ++t) {
+      if (t > 0 && row[t] != row[t - 1]) {
+        lengths.push_back(run);
+        run = 0;
+      }
+      ++run;
+    }
+    if (run > 0) lengths.push_back(run);
+  }
+  return lengths;
+}
+
+VarlenSegments make_varlen_segments(const std::vector<int32_t>& lengths, c10::Device device) {
+  std::vector<int32_t> starts(lengths.size() + 1, 0);
+  int64_t longest = 0;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    starts[i + 1] = starts[i] + lengths[i];
+    longest = std::max<int64_t>(longest, lengths[i]);
+  }
+  at::Tensor cu = at::tensor(starts, at::kInt);
+  return {device.is_cpu() ? cu : cu.to(device, /*non_blocking=*/false), longest};
+}
+
+std::string varlen_attention_unsupported(c10::Device device, at::ScalarType dtype, int64_t head_dim) {
+  if (!device.is_cuda()) return "it needs CUDA (LibTorch has no CPU kernel for it)";
+  if (dtype != at::kBFloat16 && dtype != at::kHalf) return "it needs bf16 or fp16 activations";
+  if (head_dim % 8 != 0 || head_dim > 256) return "it needs a head dim that is a multiple of 8 and at most 256";
+  return "";
+}
+
+at::Tensor varlen_causal_attention(const at::Tensor& q_NHD, const at::Tensor& k_NKD, const at::Tensor& v_NKD,
+                                   const VarlenSegments& segments, double scale) {
+  const std::string why = varlen_attention_unsupported(q_NHD.device(), q_NHD.scalar_type(), q_NHD.size(-1));
+  if (!why.empty()) throw Error("variable-length attention cannot run here: " + why);
+  if (q_NHD.size(1) % k_NKD.size(1) != 0)
+    throw Error("variable-length attention: " + std::to_string(q_NHD.size(1)) + " query heads are not a multiple of " +
+                std::to_string(k_NKD.size(1)) + " key/value heads");
+  return VarlenFlashFunction::apply(q_NHD.contiguous(), k_NKD.contiguous(), v_NKD.contiguous(), segments.cu_seqlens,
+                                    segments.max_length, scale);
+}
+
+}  // namespace symtune

@@ -1,0 +1,137 @@
+// The fast kernels against the reference ops. On CPU: segment lengths, the kernel options'
+// rules and errors, and the fused RMSNorm formula. On CUDA (GPU machines): packed rows through
+// FlashAttention's variable-length kernel and the fused RMSNorm give the reference path's
+// logits and gradients to bf16 precision, for plain and grouped-query attention.
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <random>
+
+#include "common/error.h"
+#include "model/transformer.h"
+#include "model/varlen_attention.h"
+#include "test_support.h"
+
+namespace symtune {
+namespace {
+
+ModelConfig llama(int64_t heads, int64_t kv_heads, int64_t hidden) {
+  return parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":300,"hidden_size":)" +
+                                std::to_string(hidden) + R"(,"intermediate_size":)" + std::to_string(2 * hidden) +
+                                R"(,"num_hidden_layers":2,"num_attention_heads":)" + std::to_string(heads) +
+                                R"(,"num_key_value_heads":)" + std::to_string(kv_heads) + R"(,"rms_norm_eps":1e-5})",
+                            "test config");
+}
+
+// Rows of examples of random lengths (and padding at the end), as the batch builder lays them out.
+struct PackedBatch {
+  at::Tensor tokens, positions, segments;
+  std::vector<int32_t> lengths;
+};
+
+PackedBatch random_packed_rows(int64_t rows, int64_t seq, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int64_t> pos, seg;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t t = 0, id = 0;
+    while (t < seq) {
+      const int64_t len = std::min<int64_t>(seq - t, 1 + rng() % (seq / 2));
+      for (int64_t i = 0; i < len; ++i) {
+        pos.push_back(i);
+        seg.push_back(id);
+      }
+      t += len;
+      ++id;
+    }
+  }
+  PackedBatch b;
+  b.tokens = at::randint(3, 300, {rows, seq}, at::kLong);
+  b.positions = at::tensor(pos, at::kLong).view({rows, seq});
+  b.segments = at::tensor(seg, at::kLong).view({rows, seq});
+  b.lengths = segment_lengths(seg.data(), rows, seq);
+  return b;
+}
+
+TEST(SegmentLengths, RunsOfEqualIdsPerRow) {
+  const std::vector<int64_t> ids = {0, 0, 0, 1, 1, 2,   // row 0: 3, 2, 1
+                                    0, 0, 0, 0, 0, 0,   // row 1: 6
+                                    0, 1, 1, 1, 1, 0};  // row 2: ids may repeat, runs do not merge
+  EXPECT_EQ(segment_lengths(ids.data(), 3, 6), (std::vector<int32_t>{3, 2, 1, 6, 1, 4, 1}));
+  const VarlenSegments s = make_varlen_segments({3, 2, 1, 6}, c10::Device("cpu"));
+  EXPECT_TRUE(at::equal(s.cu_seqlens, at::tensor({0, 3, 5, 6, 12}, at::kInt)));
+  EXPECT_EQ(s.max_length, 6);
+}
+
+TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
+  EXPECT_EQ(parse_attention_kernel("flash_varlen", "x"), KernelOptions::Attention::kFlashVarlen);
+  EXPECT_EQ(parse_rms_norm_kernel("fused", "x"), KernelOptions::RmsNorm::kFused);
+  EXPECT_THROW(parse_attention_kernel("flash", "model.kernels.attention"), Error);
+  EXPECT_THROW(parse_rms_norm_kernel("", "model.kernels.rms_norm"), Error);
+
+  ModelConfig c = llama(4, 2, 64);
+  Transformer model(c, Transformer::random_weights(c, 1, at::kFloat));
+  try {
+    model.set_kernels({KernelOptions::Attention::kFlashVarlen, KernelOptions::RmsNorm::kAuto});
+    FAIL() << "flash_varlen on the CPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs CUDA"), std::string::npos) << e.what();
+  }
+  ModelConfig gemma = parse_model_config(R"({"architectures":["GemmaForCausalLM"],"vocab_size":50,"hidden_size":32,
+    "intermediate_size":40,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":8})", "g");
+  Transformer g(gemma, Transformer::random_weights(gemma, 1, at::kFloat));
+  EXPECT_THROW(g.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kFused}), Error);
+}
+
+// On the CPU "auto" keeps the reference ops, and the fused RMSNorm (at::rms_norm) computes
+// the same function as the reference in fp32.
+TEST(KernelOptions, FusedRmsNormMatchesReferenceInFp32) {
+  ModelConfig c = llama(4, 2, 64);
+  PackedBatch b = random_packed_rows(2, 24, 5);
+  Transformer model(c, Transformer::random_weights(c, 2, at::kFloat));
+  at::NoGradGuard no_grad;
+  const at::Tensor reference = model.forward(b.tokens, PackedRows{b.positions, b.segments, b.lengths});
+  model.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kFused});
+  const at::Tensor fused = model.forward(b.tokens, PackedRows{b.positions, b.segments, b.lengths});
+  EXPECT_LE(test::max_abs_diff(reference, fused), 2e-5);
+}
+
+// Loss and every parameter's gradient on CUDA in bf16, fast kernels against reference ops.
+void expect_cuda_kernels_match_reference(int64_t heads, int64_t kv_heads) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  ModelConfig c = llama(heads, kv_heads, 64 * heads);
+  PackedBatch b = random_packed_rows(4, 512, 7);
+  const c10::Device cuda("cuda");
+  auto run = [&](KernelOptions kernels) {
+    Transformer model(c, Transformer::random_weights(c, 3, at::kFloat));
+    model.to(cuda, at::kBFloat16);
+    model.for_each_parameter([](const std::string&, at::Tensor& t) { t.requires_grad_(true); });
+    model.set_kernels(kernels);
+    const at::Tensor logits = model.forward(b.tokens.to(cuda), PackedRows{b.positions.to(cuda), b.segments.to(cuda), b.lengths});
+    const at::Tensor targets = at::randint(0, 300, {b.tokens.numel()}, at::TensorOptions().dtype(at::kLong)
+                                               .device(at::kCPU)).to(cuda);  // same draws: CPU generator
+    at::Tensor loss = at::cross_entropy_loss(logits.reshape({-1, 300}).to(at::kFloat), targets);
+    loss.backward();
+    std::vector<at::Tensor> out{loss.detach().to(at::kCPU), logits.detach().to(at::kFloat).to(at::kCPU)};
+    for (const auto& p : model.parameters()) out.push_back(p.grad().to(at::kFloat).to(at::kCPU));
+    return out;
+  };
+  at::manual_seed(11);
+  const auto reference = run({KernelOptions::Attention::kSdpaMask, KernelOptions::RmsNorm::kReference});
+  at::manual_seed(11);
+  const auto fast = run({KernelOptions::Attention::kFlashVarlen, KernelOptions::RmsNorm::kFused});
+  EXPECT_NEAR(fast[0].item<double>(), reference[0].item<double>(), 2e-3 * std::abs(reference[0].item<double>()));
+  EXPECT_LE(test::max_abs_diff(fast[1], reference[1]), 0.05 * reference[1].abs().max().item<double>());
+  for (size_t i = 2; i < reference.size(); ++i) {
+    const double scale = reference[i].abs().max().item<double>();
+    const double rel = (fast[i] - reference[i]).norm().item<double>() / std::max(reference[i].norm().item<double>(), 1e-30);
+    EXPECT_LE(rel, 0.03) << "gradient of parameter " << i - 2 << " (max |g| " << scale << ")";
+  }
+  std::printf("cuda kernels H=%lld K=%lld: loss reference %.6f fast %.6f\n", (long long)heads, (long long)kv_heads,
+              reference[0].item<double>(), fast[0].item<double>());
+}
+
+TEST(CudaKernels, VarlenFlashAndFusedNormMatchReferenceMultiHead) { expect_cuda_kernels_match_reference(4, 4); }
+TEST(CudaKernels, VarlenFlashAndFusedNormMatchReferenceGroupedQuery) { expect_cuda_kernels_match_reference(8, 2); }
+
+}  // namespace
+}  // namespace symtune
