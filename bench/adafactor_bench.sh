@@ -13,15 +13,22 @@ extra=()
 for a in "$@"; do [ "$a" = cuda ] && extra=(--adamw); done
 ours=$("$build/bench/bench_adafactor_step" "${args[@]}")
 echo "$ours"
+# On CUDA also the fused kernels (optim/adafactor_fused.h), when the build has them.
+if [ ${#extra[@]} -gt 0 ]; then
+  fused=$("$build/bench/bench_adafactor_step" "${args[@]}" --implementation fused 2>&1 | grep '^{' || true)
+  [ -n "$fused" ] && { echo "$fused"; ours="$ours"$'\n'"$fused"; }
+fi
 theirs=$("$py" "$root/bench/adafactor_hf.py" "${args[@]}" "${extra[@]}")
 echo "$theirs"
 "$py" - "$ours" "$theirs" <<'PY'
 import json, sys
-ours = json.loads(sys.argv[1])
-for line in sys.argv[2].splitlines():
-    ref = json.loads(line)
-    print(f"speed: symtune Adafactor step {ours['step_ms']:.1f} ms vs {ref['impl']} {ref['step_ms']:.1f} ms "
-          f"-> {ref['step_ms'] / ours['step_ms']:.2f}x ({ours['device']}, {ours['shape']}, {ours['params']:,} params)")
+mine = [json.loads(l) for l in sys.argv[1].splitlines()]
+ours = mine[0]
+for o in mine:
+    for line in sys.argv[2].splitlines():
+        ref = json.loads(line)
+        print(f"speed: {o['impl']} Adafactor step {o['step_ms']:.1f} ms vs {ref['impl']} {ref['step_ms']:.1f} ms "
+              f"-> {ref['step_ms'] / o['step_ms']:.2f}x ({o['device']}, {o['shape']}, {o['params']:,} params)")
 print(f"memory: symtune Adafactor state {ours['state_bytes'] / 2**20:.1f} MiB vs AdamW's 2 x params x 4 bytes "
       f"{ours['adamw_state_bytes'] / 2**20:.1f} MiB -> {100 * ours['state_vs_adamw']:.2f}%")
 PY

@@ -4,10 +4,12 @@
 // HF transformers' Adafactor on the same shapes in the same run and prints the ratio.
 //
 //   bench_adafactor_step [--shape 1.1b|124m] [--device cpu|cuda] [--steps N] [--warmup N] [--beta1]
+//                        [--implementation auto|stacked|one_by_one|fused]
 #include <ATen/ATen.h>
 #include <torch/cuda.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <string>
 
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
   std::string shape = "1.1b", device_name = "cpu";
   int64_t steps = 3, warmup = 1;
   bool beta1 = false;
+  std::string implementation = "auto";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
@@ -29,6 +32,7 @@ int main(int argc, char** argv) {
     else if (a == "--steps") steps = std::stoll(next());
     else if (a == "--warmup") warmup = std::stoll(next());
     else if (a == "--beta1") beta1 = true;
+    else if (a == "--implementation") implementation = next();
     else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
   }
   const std::string dims =
@@ -47,7 +51,9 @@ int main(int argc, char** argv) {
     numel += p.numel();
     params.push_back({spec.name, p});
   }
-  AdafactorOptions options;  // HF defaults: relative step, parameter scale, factored rank >= 2
+  // HF defaults: relative step, parameter scale, factored rank >= 2
+  AdafactorOptions options =
+      parse_adafactor_options(nlohmann::json{{"implementation", implementation}}, "bench_adafactor_step");
   if (beta1) options.beta1 = 0.9;
   Adafactor opt(params, options);
   auto sync = [&] { if (device.is_cuda()) torch::cuda::synchronize(); };
@@ -58,9 +64,9 @@ int main(int argc, char** argv) {
   sync();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
   const int64_t adamw_bytes = 2 * numel * 4;
-  std::printf("{\"bench\":\"adafactor_step\",\"impl\":\"symtune\",\"shape\":\"%s\",\"device\":\"%s\",\"params\":%lld,"
+  std::printf("{\"bench\":\"adafactor_step\",\"impl\":\"symtune %s\",\"shape\":\"%s\",\"device\":\"%s\",\"params\":%lld,"
               "\"tensors\":%zu,\"step_ms\":%.1f,\"state_bytes\":%lld,\"adamw_state_bytes\":%lld,\"state_vs_adamw\":%.5f}\n",
-              shape.c_str(), device_name.c_str(), (long long)numel, params.size(), ms, (long long)opt.state_bytes(),
+              implementation.c_str(), shape.c_str(), device_name.c_str(), (long long)numel, params.size(), ms, (long long)opt.state_bytes(),
               (long long)adamw_bytes, double(opt.state_bytes()) / adamw_bytes);
   return 0;
 }

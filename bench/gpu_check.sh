@@ -26,7 +26,7 @@ elapsed() { echo "[$(( $(date +%s) - start )) s] $*"; }
 if [ "$phase" = build ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
   python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' | tee -a "$out/gpu.txt"
-  SYMTUNE_BUILD_TARGETS="symtune test_kernels test_hf_parity test_adafactor bench_adafactor_step" \
+  SYMTUNE_BUILD_TARGETS="symtune test_kernels test_hf_parity test_adafactor_parity bench_adafactor_step" \
     scripts/setup.sh --torch system --build-dir "$build" 2>&1 | grep -E "error|FAILED|\[setup\] done" | head -40
   elapsed "build"
   "$build/tests/test_kernels" 2>&1 | grep -E "cuda kernels|OK|FAILED|PASSED|Failure|error|rel" | tee "$out/kernels.txt"
@@ -34,8 +34,11 @@ if [ "$phase" = build ]; then
   SYMTUNE_HF_FIXTURES=$build/tests/hf_fixtures "$build/tests/test_hf_parity" 2>&1 |
     grep -E "bf16 cuda|OK|FAILED|PASSED" | tee "$out/parity.txt"
   python3 tests/python/make_adafactor_fixtures.py "$build/tests/adafactor_fixtures" > /dev/null 2>&1
-  SYMTUNE_ADAFACTOR_FIXTURES=$build/tests/adafactor_fixtures "$build/tests/test_adafactor" --gtest_filter='*Cuda*' 2>&1 |
-    grep -E "rel err after|PASSED|FAILED" | sort -k9 -g | tail -4 | tee "$out/adafactor_cuda_parity.txt"
+  for path in CudaStacked CudaFused; do
+    SYMTUNE_ADAFACTOR_FIXTURES=$build/tests/adafactor_fixtures "$build/tests/test_adafactor_parity" \
+      --gtest_filter="*$path*" 2>&1 | grep -E "rel err after|PASSED|FAILED|Failure" | sort -k9 -g | tail -4 |
+      tee -a "$out/adafactor_cuda_parity.txt"
+  done
   elapsed "build phase done"
   exit 0
 fi
@@ -45,10 +48,13 @@ OMP_NUM_THREADS=16 BUILD_DIR=$build PYTHON=python3 bench/adafactor_bench.sh --sh
   tee "$out/adafactor.txt"
 elapsed "adafactor"
 anchor_args=()
+# The fused Adafactor kernels are opt-in until they have passed on a GPU; use them when built.
+fast=()
+[ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] && fast=(--set optimizer.implementation=fused)
 for shape in 124m 1b; do
   [ -n "$anchor" ] && [ -f "$anchor" ] && anchor_args=(--anchor "$anchor" --anchor-shape "$([ $shape = 1b ] && echo 1.1b || echo 124m)")
   python3 bench/train_throughput.py --symtune "$build/symtune" --config "configs/bench_${shape}_gpu.json" \
-    --work "/tmp/tt_$shape" --steps 20 --label "$shape" "${anchor_args[@]}" 2> "$out/train_throughput_$shape.log" |
+    --work "/tmp/tt_$shape" --steps 20 --label "$shape" "${anchor_args[@]}" "${fast[@]}" 2> "$out/train_throughput_$shape.log" |
     tee -a "$out/train_throughput.jsonl"
   cp "/tmp/tt_$shape/symtune/metrics.jsonl" "$out/metrics_$shape.jsonl" 2>/dev/null
   elapsed "train_throughput $shape"
@@ -67,4 +73,11 @@ single, nccl = tps(sys.argv[1]), tps(sys.argv[2])
 print(json.dumps(dict(bench="nccl_world1_overhead", single_tokens_per_s=round(single), nccl_world1_tokens_per_s=round(nccl),
                       nccl_over_single=round(nccl / single, 3))))
 PY
+# Each lever on its own (124M, symtune only): the reference path in its place.
+for lever in "model.kernels.attention=sdpa_mask" "model.kernels.rms_norm=reference" "optimizer.implementation=stacked" \
+             "train.data_workers=0"; do
+  python3 bench/train_throughput.py --symtune "$build/symtune" --config configs/bench_124m_gpu.json --work /tmp/tt_lever \
+    --steps 12 --skip-hf-replay --label "124m without: $lever" "${fast[@]}" --set "$lever" 2>> "$out/levers.log" |
+    tee -a "$out/train_throughput.jsonl"
+done
 elapsed "bench phase done"

@@ -58,6 +58,7 @@ def hf_optimizer_and_clip(config, params):
     """HF Adafactor with the run's settings; refuses what this replay does not reproduce."""
     from transformers.optimization import Adafactor
     opt = dict(config.get("optimizer", {}))
+    opt.pop("implementation", None)  # how symtune runs the update, not what it computes
     sched = config.get("schedule")
     if opt.pop("relative_step", True) or not sched:
         sys.exit("train_throughput: the replay needs relative_step false and a constant schedule")

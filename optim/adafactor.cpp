@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/json_keys.h"
+#include "optim/adafactor_fused.h"
 
 namespace symtune {
 
@@ -61,7 +62,7 @@ AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::str
                      {"preset", "lr", "relative_step", "warmup_init", "scale_parameter", "eps1", "eps2",
                       "clip_threshold", "decay_rate", "step_offset", "beta1", "weight_decay",
                       "weight_decay_scaled_by_lr", "factored_dims", "min_dim_size_to_factor", "stochastic_rounding",
-                      "seed"},
+                      "seed", "implementation"},
                      where);
   AdafactorOptions o;
   if (j.contains("preset")) {
@@ -114,6 +115,15 @@ AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::str
   }
   integer("min_dim_size_to_factor", o.min_dim_size_to_factor);
   boolean("stochastic_rounding", o.stochastic_rounding);
+  if (j.contains("implementation")) {
+    const std::string v = j["implementation"].is_string() ? j["implementation"].get<std::string>() : "";
+    if (v == "auto") o.batching = AdafactorOptions::Batching::kAuto;
+    else if (v == "stacked") o.batching = AdafactorOptions::Batching::kStacked;
+    else if (v == "one_by_one") o.batching = AdafactorOptions::Batching::kOneByOne;
+    else if (v == "fused") o.batching = AdafactorOptions::Batching::kFused;
+    else throw Error(where + ": 'implementation' must be \"auto\", \"stacked\", \"one_by_one\" or \"fused\", found " +
+                     j["implementation"].dump());
+  }
   integer("seed", o.seed);
   o.validate(where);
   return o;
@@ -204,6 +214,14 @@ Adafactor::Adafactor(std::vector<NamedParameter> params, AdafactorOptions option
     }
     group->members.push_back(i);
   }
+  if (options_.batching == AdafactorOptions::Batching::kFused) {
+    if (!fused_adafactor_compiled())
+      throw Error("adafactor: 'implementation': \"fused\" needs a build with CUDA and nvcc; this one has no fused kernels");
+    for (const auto& p : params_)
+      if (!p.tensor.is_cuda())
+        throw Error("adafactor: 'implementation': \"fused\" runs on CUDA; parameter '" + p.name + "' is on " +
+                    p.tensor.device().str());
+  }
   for (auto& g : groups_) {
     const int64_t n = static_cast<int64_t>(g->members.size());
     auto f32 = at::TensorOptions().dtype(at::kFloat).device(params_[g->members[0]].tensor.device());
@@ -251,8 +269,38 @@ void Adafactor::step(std::optional<double> lr) {
     for (size_t k = 0; k < g->members.size(); ++k)
       if (params_[g->members[k]].tensor.grad().defined()) active.push_back(static_cast<int64_t>(k));
     if (active.empty()) continue;
+    const int64_t rank_of_shape = static_cast<int64_t>(g->shape.size());
+    const bool fused = o.batching == AdafactorOptions::Batching::kFused &&
+                       !(o.stochastic_rounding && params_[g->members[0]].tensor.scalar_type() == at::kBFloat16) &&
+                       (!g->factored || *g->factored == std::make_pair(rank_of_shape - 1, rank_of_shape - 2));
+    if (fused) {
+      FusedAdafactorScalars s;
+      s.rho = rho;
+      s.beta2 = beta2;
+      s.eps1 = o.eps1;
+      s.eps2 = o.eps2;
+      s.clip_threshold = o.clip_threshold;
+      s.scale_parameter = o.scale_parameter;
+      s.has_beta1 = o.beta1.has_value();
+      s.beta1 = o.beta1.value_or(0.0);
+      s.weight_decay = o.weight_decay;
+      s.weight_decay_scaled_by_lr = o.weight_decay_scaled_by_lr;
+      for (int64_t k : active) {
+        const at::Tensor& param = params_[g->members[k]].tensor;
+        FusedAdafactorTensors t{param, param.grad().contiguous(), {}, {}, {}, {}};
+        if (g->factored) {
+          t.row = g->row_N[k];
+          t.col = g->col_N[k];
+        } else {
+          t.v = g->v_N[k];
+        }
+        if (o.beta1) t.m = g->m_N[k];
+        fused_adafactor_update(t, s);
+      }
+      continue;
+    }
     const bool stack_wanted = o.batching == AdafactorOptions::Batching::kStacked ||
-                              (o.batching == AdafactorOptions::Batching::kAuto && params_[g->members[0]].tensor.is_cuda());
+                              (o.batching != AdafactorOptions::Batching::kOneByOne && params_[g->members[0]].tensor.is_cuda());
     const bool stack = stack_wanted && active.size() == g->members.size() && active.size() > 1;
     std::vector<std::vector<int64_t>> batches;
     if (stack) batches.push_back(active);

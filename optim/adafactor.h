@@ -56,9 +56,11 @@ struct AdafactorOptions {
   int64_t min_dim_size_to_factor = 0;     // HF: 0 (always factor rank >= 2); T5X: 128
   bool stochastic_rounding = false;       // bf16 parameters only
   uint64_t seed = 0;                      // for stochastic rounding
-  // How same-shape parameters are updated: auto = stacked into one batch on CUDA, one by one
-  // in place on the CPU. The other settings exist so tests can hold both paths to one answer.
-  enum class Batching { kAuto, kStacked, kOneByOne } batching = Batching::kAuto;
+  // How the update runs ("implementation" in configs): auto = same-shape parameters stacked
+  // into one batch on CUDA, one by one in place on the CPU; "fused" = per parameter in four
+  // CUDA kernels (optim/adafactor_fused.h; CUDA builds, no stochastic rounding; tensors whose
+  // factored dims are not the last two use the stacked path). Tests hold every path to one answer.
+  enum class Batching { kAuto, kStacked, kOneByOne, kFused } batching = Batching::kAuto;
 
   // Throws Error naming `where` and the option on inconsistent or out-of-range values.
   void validate(const std::string& where) const;

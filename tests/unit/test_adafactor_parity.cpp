@@ -83,11 +83,13 @@ TEST_P(AdafactorParity, MatchesTransformersForHundredStepsInEveryMode) {
   EXPECT_EQ(checked, 16 * 7 * 2);
 }
 
-// The CPU updates one tensor at a time, CUDA stacks same-shape tensors: both against HF.
+// The CPU updates one tensor at a time, CUDA stacks same-shape tensors or runs the fused
+// kernels: all against HF.
 INSTANTIATE_TEST_SUITE_P(Paths, AdafactorParity,
                          ::testing::Values(ParityPath{"CpuOneByOne", "cpu", AdafactorOptions::Batching::kOneByOne},
                                            ParityPath{"CpuStacked", "cpu", AdafactorOptions::Batching::kStacked},
-                                           ParityPath{"CudaStacked", "cuda", AdafactorOptions::Batching::kAuto}),
+                                           ParityPath{"CudaStacked", "cuda", AdafactorOptions::Batching::kAuto},
+                                           ParityPath{"CudaFused", "cuda", AdafactorOptions::Batching::kFused}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
