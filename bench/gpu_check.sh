@@ -48,9 +48,11 @@ OMP_NUM_THREADS=16 BUILD_DIR=$build PYTHON=python3 bench/adafactor_bench.sh --sh
   tee "$out/adafactor.txt"
 elapsed "adafactor"
 anchor_args=()
-# The fused Adafactor kernels are opt-in until they have passed on a GPU; use them when built.
+# symtune's own kernels (fused Adafactor, SwiGLU, rotary) are opt-in until they have passed on
+# a GPU; use them when the build has them.
 fast=()
-[ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] && fast=(--set optimizer.implementation=fused)
+[ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] &&
+  fast=(--set optimizer.implementation=fused --set model.kernels.elementwise=fused)
 for shape in 124m 1b; do
   [ -n "$anchor" ] && [ -f "$anchor" ] && anchor_args=(--anchor "$anchor" --anchor-shape "$([ $shape = 1b ] && echo 1.1b || echo 124m)")
   python3 bench/train_throughput.py --symtune "$build/symtune" --config "configs/bench_${shape}_gpu.json" \
@@ -75,7 +77,7 @@ print(json.dumps(dict(bench="nccl_world1_overhead", single_tokens_per_s=round(si
 PY
 # Each lever on its own (124M, symtune only): the reference path in its place.
 for lever in "model.kernels.attention=sdpa_mask" "model.kernels.rms_norm=reference" "optimizer.implementation=stacked" \
-             "train.data_workers=0"; do
+             "model.kernels.elementwise=reference" "train.data_workers=0"; do
   python3 bench/train_throughput.py --symtune "$build/symtune" --config configs/bench_124m_gpu.json --work /tmp/tt_lever \
     --steps 12 --skip-hf-replay --label "124m without: $lever" "${fast[@]}" --set "$lever" 2>> "$out/levers.log" |
     tee -a "$out/train_throughput.jsonl"

@@ -18,4 +18,10 @@ KernelOptions::RmsNorm parse_rms_norm_kernel(const std::string& name, const std:
   throw Error(where + ": expected \"auto\", \"reference\" or \"fused\", found \"" + name + "\"");
 }
 
+KernelOptions::Elementwise parse_elementwise_kernel(const std::string& name, const std::string& where) {
+  if (name == "reference") return KernelOptions::Elementwise::kReference;
+  if (name == "fused") return KernelOptions::Elementwise::kFused;
+  throw Error(where + ": expected \"reference\" or \"fused\", found \"" + name + "\"");
+}
+
 }  // namespace symtune

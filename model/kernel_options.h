@@ -15,11 +15,17 @@ struct KernelOptions {
   // "reference": HF's fp32 formula in separate ops; "fused": at::rms_norm (one CUDA kernel
   // forward and one backward, fp32 inside, rounded once). Gemma's (1 + w) norm is always reference.
   enum class RmsNorm { kAuto, kReference, kFused } rms_norm = RmsNorm::kAuto;
+  // "fused": symtune's own CUDA kernels for silu(gate) * up and for rotary embeddings in the
+  // variable-length path (model/fused_elementwise.h); "reference": LibTorch ops. Opt-in until
+  // the CUDA tests have passed on a GPU: the hand-written kernels are not chosen by default.
+  enum class Elementwise { kReference, kFused } elementwise = Elementwise::kReference;
 };
 
 // "auto" | "sdpa_mask" | "flash_varlen"; `where` names the setting in errors.
 KernelOptions::Attention parse_attention_kernel(const std::string& name, const std::string& where);
 // "auto" | "reference" | "fused"
 KernelOptions::RmsNorm parse_rms_norm_kernel(const std::string& name, const std::string& where);
+// "reference" | "fused"
+KernelOptions::Elementwise parse_elementwise_kernel(const std::string& name, const std::string& where);
 
 }  // namespace symtune

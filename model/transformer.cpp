@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "model/activation_checkpoint.h"
+#include "model/fused_elementwise.h"
 #include "model/rope.h"
 #include "model/varlen_attention.h"
 
@@ -99,6 +100,11 @@ void Transformer::resolve_kernels() {
                 " scales by (1 + w) in fp32, which the fused kernel does not; use reference or auto");
   fused_rms_norm_ = kernels_.rms_norm == K::RmsNorm::kFused ||
                     (kernels_.rms_norm == K::RmsNorm::kAuto && device().is_cuda() && !config_.norm_weight_offset_one);
+  fused_elementwise_ = kernels_.elementwise == K::Elementwise::kFused;
+  if (fused_elementwise_ && (!fused_elementwise_compiled() || !device().is_cuda()))
+    throw Error("model.kernels.elementwise = fused: " +
+                std::string(fused_elementwise_compiled() ? "the model is not on CUDA"
+                                                         : "this build has no fused CUDA kernels (needs a CUDA LibTorch and nvcc)"));
   if (kernels_.attention == K::Attention::kFlashVarlen) {
     const std::string why = varlen_attention_unsupported(device(), dtype(), config_.head_dim);
     if (!why.empty()) throw Error("model.kernels.attention = flash_varlen: " + why);
@@ -219,6 +225,7 @@ struct BlockContext {
   RopeTables rope;
   AttentionLayout layout;
   std::optional<VarlenSegments> varlen;  // packed rows through the variable-length kernel
+  bool fused_elementwise = false;        // model/fused_elementwise.h for SwiGLU and (varlen) rotary
   at::Tensor* cache_k_BKSD = nullptr;  // set for cached decoding
   at::Tensor* cache_v_BKSD = nullptr;
   int64_t past = 0;
@@ -237,8 +244,12 @@ static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC
     // Token-major [B, T, heads, D] throughout: the rows flatten to [B T, heads, D] as views,
     // with no transposed copies; the rotary tables broadcast over heads in dim 2.
     const RopeTables rope{ctx.rope.cos_B1TD.transpose(1, 2), ctx.rope.sin_B1TD.transpose(1, 2)};
-    at::Tensor q = apply_rope(linear(h, w.q_proj_HDxC, w.q_bias_HD).view({B, T, c.num_heads, D}), rope);
-    at::Tensor k = apply_rope(linear(h, w.k_proj_KDxC, w.k_bias_KD).view({B, T, c.num_kv_heads, D}), rope);
+    auto rotate = [&](const at::Tensor& x_BTHD) {
+      return ctx.fused_elementwise ? fused_rope(x_BTHD, ctx.rope.cos_B1TD.squeeze(1), ctx.rope.sin_B1TD.squeeze(1))
+                                   : apply_rope(x_BTHD, rope);
+    };
+    at::Tensor q = rotate(linear(h, w.q_proj_HDxC, w.q_bias_HD).view({B, T, c.num_heads, D}));
+    at::Tensor k = rotate(linear(h, w.k_proj_KDxC, w.k_bias_KD).view({B, T, c.num_kv_heads, D}));
     at::Tensor v = linear(h, w.v_proj_KDxC, w.v_bias_KD);
     at::Tensor attn = varlen_causal_attention(q.reshape({B * T, c.num_heads, D}), k.reshape({B * T, c.num_kv_heads, D}),
                                               v.reshape({B * T, c.num_kv_heads, D}), *ctx.varlen, scale);
@@ -263,9 +274,12 @@ static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC
 }
 
 static at::Tensor mlp_block(const ModelConfig& c, const BlockWeights& w, const at::Tensor& x_BTC,
-                            const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm) {
+                            const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm,
+                            bool fused_elementwise) {
   at::Tensor h = norm(x_BTC, w.post_attention_norm_C);
   at::Tensor gate = linear(h, w.gate_proj_FxC, w.gate_bias_F);
+  if (fused_elementwise && c.activation == Activation::kSilu)
+    return x_BTC + linear(fused_swiglu(gate, linear(h, w.up_proj_FxC, w.up_bias_F)), w.down_proj_CxF, w.down_bias_C);
   gate = c.activation == Activation::kSilu ? at::silu(gate) : at::gelu(gate, "tanh");
   return x_BTC + linear(gate * linear(h, w.up_proj_FxC, w.up_bias_F), w.down_proj_CxF, w.down_bias_C);
 }
@@ -298,9 +312,9 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
     const BlockWeights& w = weights_.blocks[i];
-    BlockContext ctx{&config_, rope, layout, varlen};
+    BlockContext ctx{&config_, rope, layout, varlen, fused_elementwise_};
     auto block = [this, &w, ctx, norm](const at::Tensor& in) {
-      return mlp_block(config_, w, attention_block(w, in, ctx, norm), norm);
+      return mlp_block(config_, w, attention_block(w, in, ctx, norm), norm, ctx.fused_elementwise);
     };
     if (activation_checkpointing_ && at::GradMode::is_enabled()) {
       std::vector<at::Tensor> params;
@@ -344,8 +358,10 @@ at::Tensor Transformer::forward_cached(const at::Tensor& tokens_BT, KVCache& cac
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
-    BlockContext ctx{&config_, rope, layout, std::nullopt, &cache.keys_BKSD[i], &cache.values_BKSD[i], cache.length};
-    x = mlp_block(config_, weights_.blocks[i], attention_block(weights_.blocks[i], x, ctx, norm), norm);
+    BlockContext ctx{&config_, rope, layout, std::nullopt, fused_elementwise_, &cache.keys_BKSD[i], &cache.values_BKSD[i],
+                     cache.length};
+    x = mlp_block(config_, weights_.blocks[i], attention_block(weights_.blocks[i], x, ctx, norm), norm,
+                  ctx.fused_elementwise);
   }
   cache.length += T;
   return logits(rms_norm(x, weights_.final_norm_C));

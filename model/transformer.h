@@ -119,6 +119,7 @@ class Transformer {
   bool activation_checkpointing_ = false;
   KernelOptions kernels_;
   bool fused_rms_norm_ = false;  // kernels_.rms_norm resolved for this device and architecture
+  bool fused_elementwise_ = false;
 };
 
 }  // namespace symtune

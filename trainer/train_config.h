@@ -28,8 +28,9 @@ struct ModelSection {
   std::string dtype = "auto";   // "float32", "bfloat16", or "auto" (bf16 on CUDA, fp32 on CPU)
   std::string device = "auto";  // "cpu", "cuda", "cuda:N", "auto"
   bool activation_checkpointing = false;
-  // {"attention": "auto"|"sdpa_mask"|"flash_varlen", "rms_norm": "auto"|"reference"|"fused"}:
-  // fast CUDA kernels or the reference ops (model/kernel_options.h); auto = fast where they apply.
+  // {"attention": "auto"|"sdpa_mask"|"flash_varlen", "rms_norm": "auto"|"reference"|"fused",
+  //  "elementwise": "reference"|"fused"}: fast CUDA kernels or the reference ops
+  // (model/kernel_options.h); auto = fast where they apply.
   KernelOptions kernels;
 };
 

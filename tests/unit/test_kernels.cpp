@@ -3,11 +3,14 @@
 // FlashAttention's variable-length kernel and the fused RMSNorm give the reference path's
 // logits and gradients to bf16 precision, for plain and grouped-query attention.
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 
 #include <random>
 
 #include "common/error.h"
+#include "model/fused_elementwise.h"
+#include "model/rope.h"
 #include "model/transformer.h"
 #include "model/varlen_attention.h"
 #include "test_support.h"
@@ -80,6 +83,11 @@ TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
     "intermediate_size":40,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":8})", "g");
   Transformer g(gemma, Transformer::random_weights(gemma, 1, at::kFloat));
   EXPECT_THROW(g.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kFused}), Error);
+  EXPECT_THROW(model.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kAuto,
+                                  KernelOptions::Elementwise::kFused}),
+               Error);
+  EXPECT_EQ(parse_elementwise_kernel("fused", "x"), KernelOptions::Elementwise::kFused);
+  EXPECT_THROW(parse_elementwise_kernel("auto", "model.kernels.elementwise"), Error);
 }
 
 // On the CPU "auto" keeps the reference ops, and the fused RMSNorm (at::rms_norm) computes
@@ -118,7 +126,9 @@ void expect_cuda_kernels_match_reference(int64_t heads, int64_t kv_heads) {
   at::manual_seed(11);
   const auto reference = run({KernelOptions::Attention::kSdpaMask, KernelOptions::RmsNorm::kReference});
   at::manual_seed(11);
-  const auto fast = run({KernelOptions::Attention::kFlashVarlen, KernelOptions::RmsNorm::kFused});
+  const auto fast = run({KernelOptions::Attention::kFlashVarlen, KernelOptions::RmsNorm::kFused,
+                         fused_elementwise_compiled() ? KernelOptions::Elementwise::kFused
+                                                      : KernelOptions::Elementwise::kReference});
   EXPECT_NEAR(fast[0].item<double>(), reference[0].item<double>(), 2e-3 * std::abs(reference[0].item<double>()));
   EXPECT_LE(test::max_abs_diff(fast[1], reference[1]), 0.05 * reference[1].abs().max().item<double>());
   for (size_t i = 2; i < reference.size(); ++i) {
@@ -128,6 +138,40 @@ void expect_cuda_kernels_match_reference(int64_t heads, int64_t kv_heads) {
   }
   std::printf("cuda kernels H=%lld K=%lld: loss reference %.6f fast %.6f\n", (long long)heads, (long long)kv_heads,
               reference[0].item<double>(), fast[0].item<double>());
+}
+
+// The element-wise kernels on their own, forward and backward, in fp32 (tight) and bf16.
+TEST(CudaKernels, FusedSwigluAndRopeMatchTheReferenceOps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  if (!fused_elementwise_compiled()) GTEST_SKIP() << "built without nvcc: no fused kernels";
+  for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    const double tol = dtype == at::kFloat ? 1e-5 : 2e-2;
+    auto opts = at::TensorOptions().device(at::kCUDA).dtype(dtype);
+    at::manual_seed(3);
+    at::Tensor g = at::randn({3, 37, 96}, opts).requires_grad_(true), u = at::randn({3, 37, 96}, opts).requires_grad_(true);
+    at::Tensor dh = at::randn({3, 37, 96}, opts);
+    at::Tensor ref = at::silu(g) * u;
+    auto ref_grads = torch::autograd::grad({ref}, {g, u}, {dh});
+    at::Tensor fused = fused_swiglu(g, u);
+    auto fused_grads = torch::autograd::grad({fused}, {g, u}, {dh});
+    EXPECT_LE(test::max_abs_diff(fused.to(at::kFloat), ref.to(at::kFloat)), tol * 10) << c10::toString(dtype);
+    for (int i = 0; i < 2; ++i)
+      EXPECT_LE(test::max_abs_diff(fused_grads[i].to(at::kFloat), ref_grads[i].to(at::kFloat)), tol * 10)
+          << "swiglu grad " << i << " " << c10::toString(dtype);
+
+    const int64_t B = 2, T = 29, H = 3, D = 16;
+    at::Tensor positions = at::randint(0, 50, {B, T}, at::TensorOptions().dtype(at::kLong).device(at::kCUDA));
+    ModelConfig c = llama(4, 2, 64);
+    const RopeTables tables = rope_tables(rope_inverse_frequencies(c, at::kCUDA).narrow(0, 0, D / 2), positions, dtype);
+    at::Tensor x = at::randn({B, T, H, D}, opts).requires_grad_(true);
+    at::Tensor dy = at::randn({B, T, H, D}, opts);
+    at::Tensor ref_rope = apply_rope(x, RopeTables{tables.cos_B1TD.transpose(1, 2), tables.sin_B1TD.transpose(1, 2)});
+    at::Tensor ref_dx = torch::autograd::grad({ref_rope}, {x}, {dy})[0];
+    at::Tensor fused_rope_out = fused_rope(x, tables.cos_B1TD.squeeze(1), tables.sin_B1TD.squeeze(1));
+    at::Tensor fused_dx = torch::autograd::grad({fused_rope_out}, {x}, {dy})[0];
+    EXPECT_LE(test::max_abs_diff(fused_rope_out.to(at::kFloat), ref_rope.to(at::kFloat)), tol * 10) << "rope";
+    EXPECT_LE(test::max_abs_diff(fused_dx.to(at::kFloat), ref_dx.to(at::kFloat)), tol * 10) << "rope grad";
+  }
 }
 
 TEST(CudaKernels, VarlenFlashAndFusedNormMatchReferenceMultiHead) { expect_cuda_kernels_match_reference(4, 4); }

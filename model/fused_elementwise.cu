@@ -1,0 +1,120 @@
+#include <c10/cuda/CUDAStream.h>
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <string>
+
+#include "common/error.h"
+#include "model/fused_elementwise.h"
+
+namespace symtune {
+namespace {
+
+constexpr int kThreads = 256;
+
+int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535 * 8)); }
+
+__device__ float sigmoid(float x) { return 1.f / (1.f + __expf(-x)); }
+
+template <typename T>
+__global__ void swiglu_forward(const T* __restrict__ g, const T* __restrict__ u, T* __restrict__ out, int64_t n) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * kThreads) {
+    const float x = static_cast<float>(g[i]);
+    out[i] = static_cast<T>(x * sigmoid(x) * static_cast<float>(u[i]));
+  }
+}
+
+// d/dg silu(g) = s (1 + g (1 - s)) with s = sigmoid(g).
+template <typename T>
+__global__ void swiglu_backward(const T* __restrict__ dh, const T* __restrict__ g, const T* __restrict__ u,
+                                T* __restrict__ dg, T* __restrict__ du, int64_t n) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * kThreads) {
+    const float x = static_cast<float>(g[i]), up = static_cast<float>(u[i]), d = static_cast<float>(dh[i]);
+    const float s = sigmoid(x);
+    dg[i] = static_cast<T>(d * up * s * (1.f + x * (1.f - s)));
+    du[i] = static_cast<T>(d * x * s);
+  }
+}
+
+// out[d] = x[d] cos[d] + r[d] with r[d] = -x[d + D/2] sin[d] (d < D/2), x[d - D/2] sin[d] (d >= D/2).
+// sign = -1 applies the transpose: out[j] = x[j] cos[j] + x[j + D/2] sin[j + D/2] (j < D/2),
+// - x[j - D/2] sin[j - D/2] (j >= D/2), the gradient of the forward map.
+template <typename T>
+__global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T* __restrict__ sin, T* __restrict__ out,
+                     int64_t n, int64_t H, int64_t D, int sign) {
+  const int64_t half = D / 2;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * kThreads) {
+    const int64_t d = i % D;
+    const int64_t table = (i / (H * D)) * D;  // row (b, t) of the [B, T, D] tables
+    const bool low = d < half;
+    const int64_t partner = low ? d + half : d - half;
+    const float xp = static_cast<float>(x[i - d + partner]);
+    float rotated;
+    if (sign > 0) rotated = (low ? -xp : xp) * static_cast<float>(sin[table + d]);
+    else rotated = (low ? xp : -xp) * static_cast<float>(sin[table + partner]);
+    out[i] = static_cast<T>(static_cast<float>(x[i]) * static_cast<float>(cos[table + d]) + rotated);
+  }
+}
+
+cudaStream_t stream_of(const at::Tensor& t) { return c10::cuda::getCurrentCUDAStream(t.device().index()).stream(); }
+
+void check_launch(const char* what) {
+  const cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) throw Error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+template <typename F>
+void dispatch(at::ScalarType type, const char* what, F&& f) {
+  switch (type) {
+    case at::kFloat: f(float{}); break;
+    case at::kBFloat16: f(c10::BFloat16{}); break;
+    case at::kHalf: f(c10::Half{}); break;
+    default: throw Error(std::string(what) + ": expected fp32, bf16 or fp16 tensors");
+  }
+}
+
+}  // namespace
+
+bool fused_elementwise_compiled() { return true; }
+
+void launch_swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& out) {
+  const int64_t n = gate.numel();
+  dispatch(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
+    using T = decltype(tag);
+    swiglu_forward<T><<<blocks_for(n), kThreads, 0, stream_of(gate)>>>(
+        static_cast<const T*>(gate.data_ptr()), static_cast<const T*>(up.data_ptr()), static_cast<T*>(out.data_ptr()), n);
+  });
+  check_launch("fused_swiglu forward");
+}
+
+void launch_swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up,
+                            const at::Tensor& grad_gate, const at::Tensor& grad_up) {
+  const int64_t n = gate.numel();
+  dispatch(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
+    using T = decltype(tag);
+    swiglu_backward<T><<<blocks_for(n), kThreads, 0, stream_of(gate)>>>(
+        static_cast<const T*>(grad.data_ptr()), static_cast<const T*>(gate.data_ptr()),
+        static_cast<const T*>(up.data_ptr()), static_cast<T*>(grad_gate.data_ptr()), static_cast<T*>(grad_up.data_ptr()),
+        n);
+  });
+  check_launch("fused_swiglu backward");
+}
+
+void launch_rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD, const at::Tensor& out,
+                 int sign) {
+  const int64_t n = x_BTHD.numel(), H = x_BTHD.size(2), D = x_BTHD.size(3);
+  dispatch(x_BTHD.scalar_type(), "fused_rope", [&](auto tag) {
+    using T = decltype(tag);
+    rope<T><<<blocks_for(n), kThreads, 0, stream_of(x_BTHD)>>>(
+        static_cast<const T*>(x_BTHD.data_ptr()), static_cast<const T*>(cos_BTD.data_ptr()),
+        static_cast<const T*>(sin_BTD.data_ptr()), static_cast<T*>(out.data_ptr()), n, H, D, sign);
+  });
+  check_launch("fused_rope");
+}
+
+}  // namespace symtune

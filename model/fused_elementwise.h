@@ -1,0 +1,32 @@
+// Hand-written CUDA kernels for the element-wise parts of a block that LibTorch runs as several
+// kernels with intermediates in memory: the SwiGLU product silu(gate) * up, and rotary
+// embeddings on token-major [B, T, heads, D] tensors. One kernel forward and one backward each,
+// fp32 inside, rounded once; differentiable (autograd functions here). Compiled when CMake finds
+// a CUDA LibTorch and nvcc (model/fused_elementwise.cu); fused_elementwise_compiled() says so.
+// The CUDA tests hold them to the reference ops.
+// Must not include data/ or trainer/.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace symtune {
+
+bool fused_elementwise_compiled();
+
+// silu(gate) * up; gate and up of one shape and dtype, on CUDA.
+at::Tensor fused_swiglu(const at::Tensor& gate, const at::Tensor& up);
+
+// x * cos + rotate_half(x) * sin with x [B, T, H, D] and cos/sin [B, T, D] (the tables of
+// model/rope.h without their head dim); no gradient flows to the tables.
+at::Tensor fused_rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD);
+
+// Kernel launchers (model/fused_elementwise.cu; they throw in builds without it). Contiguous
+// CUDA tensors; outputs preallocated.
+void launch_swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& out);
+void launch_swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up,
+                            const at::Tensor& grad_gate, const at::Tensor& grad_up);
+// sign +1: forward rotation; -1: its transpose (the backward pass).
+void launch_rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD, const at::Tensor& out,
+                 int sign);
+
+}  // namespace symtune
