@@ -2,6 +2,8 @@
 
 #ifdef SYMTUNE_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
 #endif
 
 namespace symtune {
@@ -22,6 +24,19 @@ void reset_peak_device_memory(c10::Device device) {
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.has_index() ? device.index() : 0);
 #endif
   (void)device;
+}
+
+std::optional<DeviceMemory> device_memory(c10::Device device) {
+#ifdef SYMTUNE_WITH_CUDA
+  if (device.is_cuda()) {
+    c10::cuda::CUDAGuard guard(device.has_index() ? device.index() : 0);
+    size_t free = 0, total = 0;
+    if (cudaMemGetInfo(&free, &total) != cudaSuccess) return std::nullopt;
+    return DeviceMemory{static_cast<int64_t>(free), static_cast<int64_t>(total)};
+  }
+#endif
+  (void)device;
+  return std::nullopt;
 }
 
 }  // namespace symtune

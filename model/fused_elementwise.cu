@@ -1,3 +1,4 @@
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
@@ -63,6 +64,8 @@ __global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T
 
 cudaStream_t stream_of(const at::Tensor& t) { return c10::cuda::getCurrentCUDAStream(t.device().index()).stream(); }
 
+bool nothing_to_do(const at::Tensor& t) { return t.numel() == 0; }
+
 void check_launch(const char* what) {
   const cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) throw Error(std::string(what) + ": " + cudaGetErrorString(e));
@@ -83,6 +86,8 @@ void dispatch(at::ScalarType type, const char* what, F&& f) {
 bool fused_elementwise_compiled() { return true; }
 
 void launch_swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& out) {
+  if (nothing_to_do(gate)) return;
+  const c10::cuda::CUDAGuard guard(gate.device());
   const int64_t n = gate.numel();
   dispatch(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
     using T = decltype(tag);
@@ -94,6 +99,8 @@ void launch_swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const a
 
 void launch_swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up,
                             const at::Tensor& grad_gate, const at::Tensor& grad_up) {
+  if (nothing_to_do(gate)) return;
+  const c10::cuda::CUDAGuard guard(gate.device());
   const int64_t n = gate.numel();
   dispatch(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
     using T = decltype(tag);
@@ -107,6 +114,8 @@ void launch_swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, cons
 
 void launch_rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD, const at::Tensor& out,
                  int sign) {
+  if (nothing_to_do(x_BTHD)) return;
+  const c10::cuda::CUDAGuard guard(x_BTHD.device());
   const int64_t n = x_BTHD.numel(), H = x_BTHD.size(2), D = x_BTHD.size(3);
   dispatch(x_BTHD.scalar_type(), "fused_rope", [&](auto tag) {
     using T = decltype(tag);

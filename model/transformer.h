@@ -94,6 +94,7 @@ class Transformer {
   // asked for by name cannot run on this device, dtype or architecture.
   void set_kernels(KernelOptions kernels);
   const KernelOptions& kernels() const { return kernels_; }
+  bool uses_fused_rms_norm() const { return fused_rms_norm_; }
 
   // tokens_BT int64 -> final-norm hidden states [B, T, C]. Without `packing` each row is one
   // causal sequence starting at position 0.

@@ -62,8 +62,11 @@ VarlenSegments make_varlen_segments(const std::vector<int32_t>& lengths, c10::De
     starts[i + 1] = starts[i] + lengths[i];
     longest = std::max<int64_t>(longest, lengths[i]);
   }
-  at::Tensor cu = at::tensor(starts, at::kInt);
-  return {device.is_cpu() ? cu : cu.to(device, /*non_blocking=*/false), longest};
+  if (device.is_cpu()) return {at::tensor(starts, at::kInt), longest};
+  // From pinned memory without waiting: the copy is queued on the stream like the kernels.
+  at::Tensor host = at::empty({static_cast<int64_t>(starts.size())}, at::TensorOptions().dtype(at::kInt).pinned_memory(true));
+  std::copy(starts.begin(), starts.end(), host.data_ptr<int32_t>());
+  return {host.to(device, /*non_blocking=*/true), longest};
 }
 
 std::string varlen_attention_unsupported(c10::Device device, at::ScalarType dtype, int64_t head_dim) {

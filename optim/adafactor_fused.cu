@@ -1,4 +1,5 @@
 #include <ATen/ops/empty.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
@@ -99,8 +100,8 @@ struct UpdateSource {
   }
 };
 
-// sums[0] += sum U^2, sums[1] += sum X^2 (for the parameter scale); unfactored tensors also
-// update V here, before U is formed from it.
+// sums[0] += sum U^2, sums[1] += sum X^2 (for the parameter scale); unfactored tensors (v_mut
+// set, src unused) also update V here, before U is formed from it.
 template <typename T>
 __global__ void update_sums(const T* __restrict__ g, const T* __restrict__ p, int64_t n, UpdateSource src,
                             float* __restrict__ v_mut, float beta2, float eps1, bool want_param, float* __restrict__ sums) {
@@ -108,8 +109,14 @@ __global__ void update_sums(const T* __restrict__ g, const T* __restrict__ p, in
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * kThreads) {
     const float x = static_cast<float>(g[i]);
-    if (v_mut != nullptr) v_mut[i] = beta2 * v_mut[i] + (1.f - beta2) * (x * x + eps1);
-    const float u = src(i, x);
+    float u;
+    if (v_mut != nullptr) {  // unfactored: V first, then U from the new V (read back from a register)
+      const float vn = beta2 * v_mut[i] + (1.f - beta2) * (x * x + eps1);
+      v_mut[i] = vn;
+      u = x * rsqrtf(vn);
+    } else {
+      u = src(i, x);
+    }
     su += u * u;
     if (want_param) {
       const float q = static_cast<float>(p[i]);
@@ -158,6 +165,7 @@ void check(cudaError_t e, const char* what) {
 template <typename T>
 void run(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s, cudaStream_t stream) {
   const int64_t n = t.param.numel();
+  if (n == 0) return;
   const bool factored = t.row.defined();
   const T* g = static_cast<const T*>(t.grad.data_ptr());
   T* p = static_cast<T*>(t.param.data_ptr());
@@ -193,7 +201,7 @@ void run(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s, cudaStr
   }
   const int blocks = static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 4096));
   update_sums<T><<<blocks, kThreads, 0, stream>>>(g, p, n, src, v, beta2, eps1, s.scale_parameter, sums);
-  if (!factored) src.v = v;  // U from the updated V
+  if (!factored) src.v = v;  // apply_update forms U from the updated V
   const ApplyScalars a{static_cast<float>(s.rho), static_cast<float>(s.eps2), static_cast<float>(s.clip_threshold),
                        static_cast<float>(s.beta1), static_cast<float>(s.weight_decay), s.scale_parameter,
                        s.has_beta1, s.weight_decay_scaled_by_lr};
@@ -209,13 +217,16 @@ void fused_adafactor_update(const FusedAdafactorTensors& t, const FusedAdafactor
   if (!t.param.is_cuda() || !t.param.is_contiguous() || !t.grad.is_contiguous() ||
       t.grad.scalar_type() != t.param.scalar_type())
     throw Error("adafactor (fused CUDA): parameter and gradient must be contiguous CUDA tensors of one dtype");
+  const c10::cuda::CUDAGuard guard(t.param.device());
   cudaStream_t stream = c10::cuda::getCurrentCUDAStream(t.param.device().index()).stream();
   switch (t.param.scalar_type()) {
-    case at::kFloat: return run<float>(t, s, stream);
-    case at::kBFloat16: return run<c10::BFloat16>(t, s, stream);
-    case at::kHalf: return run<c10::Half>(t, s, stream);
+    case at::kFloat: run<float>(t, s, stream); break;
+    case at::kBFloat16: run<c10::BFloat16>(t, s, stream); break;
+    case at::kHalf: run<c10::Half>(t, s, stream); break;
     default: throw Error("adafactor (fused CUDA): parameters must be fp32, bf16 or fp16");
   }
+  // Written through a raw pointer: tell autograd the tensor changed, as copy_ would.
+  t.param.unsafeGetTensorImpl()->bump_version();
 }
 
 }  // namespace symtune

@@ -69,7 +69,13 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   read(model, "init_seed", c.model.init_seed, origin + ": model");
   read(model, "dtype", c.model.dtype, origin + ": model");
   read(model, "device", c.model.device, origin + ": model");
-  read(model, "activation_checkpointing", c.model.activation_checkpointing, origin + ": model");
+  if (model.contains("activation_checkpointing")) {
+    const json& ac = model["activation_checkpointing"];
+    if (ac.is_boolean()) c.model.activation_checkpointing = ac.get<bool>() ? ModelSection::Checkpointing::kOn
+                                                                           : ModelSection::Checkpointing::kOff;
+    else if (ac == "auto") c.model.activation_checkpointing = ModelSection::Checkpointing::kAuto;
+    else throw Error(origin + ": model.activation_checkpointing must be true, false or \"auto\", found " + ac.dump());
+  }
   if (model.contains("kernels")) {
     const json kernels = model["kernels"];
     const std::string kw = origin + ": model.kernels";

@@ -27,7 +27,9 @@ struct ModelSection {
   uint64_t init_seed = 0;
   std::string dtype = "auto";   // "float32", "bfloat16", or "auto" (bf16 on CUDA, fp32 on CPU)
   std::string device = "auto";  // "cpu", "cuda", "cuda:N", "auto"
-  bool activation_checkpointing = false;
+  // true, false, or "auto": on when the estimated activations of a micro-batch would not fit
+  // in the free GPU memory (model/activation_memory.h); off on the CPU.
+  enum class Checkpointing { kOff, kOn, kAuto } activation_checkpointing = Checkpointing::kAuto;
   // {"attention": "auto"|"sdpa_mask"|"flash_varlen", "rms_norm": "auto"|"reference"|"fused",
   //  "elementwise": "reference"|"fused"}: fast CUDA kernels or the reference ops
   // (model/kernel_options.h); auto = fast where they apply.

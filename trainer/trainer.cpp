@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/device_memory.h"
+#include "model/activation_memory.h"
 #include "data/batch_prefetcher.h"
 #include "data/batches.h"
 #include "data/mixture.h"
@@ -83,7 +84,6 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
     if (tokenizer_spec.empty())
       throw Error("data.tokenizer: a model initialised by symtune needs a tokenizer (\"bytes\" or a tokenizer.model)");
   }
-  model_->set_activation_checkpointing(config_.model.activation_checkpointing);
   model_->set_kernels(config_.model.kernels);
   const ModelConfig& mc = model_->config();
   if (comm_->rank() == 0) write_tokenizer_files(tokenizer_spec, tokenizer_dir_);
@@ -94,6 +94,7 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
   std::vector<NamedParameter> params;
   model_->for_each_parameter([&](const std::string& name, at::Tensor& t) { params.push_back({name, t}); });
   optimizer_ = std::make_unique<Adafactor>(params, config_.optimizer);
+  choose_activation_checkpointing(comm_->world_size());
 
   if (comm_->distributed()) {
     // Every rank starts from rank 0's weights (a model initialised here depends only on its
@@ -153,6 +154,26 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
 }
 
 Trainer::~Trainer() = default;
+
+// After the weights and the optimizer state are on the device: what is left decides.
+void Trainer::choose_activation_checkpointing(int64_t world_size) {
+  using Mode = ModelSection::Checkpointing;
+  bool on = config_.model.activation_checkpointing == Mode::kOn;
+  const auto memory = device_memory(model_->device());
+  if (config_.model.activation_checkpointing == Mode::kAuto && memory) {
+    const int64_t rows = config_.data.rows_per_batch / std::max<int64_t>(world_size, 1);
+    const int64_t micro = config_.train.micro_batch_rows > 0 ? std::min(config_.train.micro_batch_rows, rows) : rows;
+    int64_t gradient_bytes = 0;
+    for (const auto& p : model_->parameters()) gradient_bytes += p.numel() * p.element_size();
+    const CheckpointingDecision d = decide_activation_checkpointing(
+        model_->config(), micro * config_.data.row_tokens(), c10::elementSize(model_->dtype()),
+        model_->uses_fused_rms_norm(), gradient_bytes, memory->free_bytes, memory->total_bytes);
+    on = d.on;
+    log_->info("activation checkpointing {} (auto): activations of a micro-batch ~{:.1f} GiB, {:.1f} GiB available",
+               on ? "on" : "off", d.activation_gib, d.available_gib);
+  }
+  model_->set_activation_checkpointing(on);
+}
 
 
 void Trainer::restore(const fs::path& checkpoint) {
@@ -256,11 +277,16 @@ Trainer::StepResult Trainer::train_step() {
   const c10::Device device = model_->device();
   const DeviceBatch on_device = to_device(batch);
   // Global counts: every rank scales its loss by the target tokens of the whole global batch.
+  // A single process knows them already; a round trip through the device would wait for the
+  // previous step's optimizer kernels and leave the GPU idle while this step is launched.
   at::Tensor counts = at::tensor({batch.target_tokens, batch.rows * batch.seq - batch.padding_tokens, batch.examples,
                                   batch.rows * batch.seq},
-                                 at::TensorOptions().dtype(at::kLong).device(device));
-  comm_->all_reduce_sum(counts);
-  counts = counts.to(at::kCPU);
+                                 at::kLong);
+  if (comm_->distributed()) {
+    counts = counts.to(device);
+    comm_->all_reduce_sum(counts);
+    counts = counts.to(at::kCPU);
+  }
   r.target_tokens = counts[0].item<int64_t>();
   r.tokens = counts[1].item<int64_t>();
   r.examples = counts[2].item<int64_t>();

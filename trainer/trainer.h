@@ -67,6 +67,7 @@ class Trainer {
   std::filesystem::path save();
   void restore(const std::filesystem::path& checkpoint);
   double current_lr() const;
+  void choose_activation_checkpointing(int64_t world_size);
 
   TrainConfig config_;
   std::filesystem::path run_dir_, tokenizer_dir_;

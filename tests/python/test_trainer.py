@@ -166,6 +166,15 @@ def test_bad_input(tmp):
                  train(write_config(os.path.join(tmp, "typo.json"), cfg)), "unknown key 'max_step' (did you mean 'max_steps'?)")
     expect_error("unknown --set key", train(write_config(os.path.join(tmp, "ok.json"), tiny_config(out)), "--set",
                                             "train.max_stepz=3"), "did you mean 'max_steps'")
+    ok_cfg = write_config(os.path.join(tmp, "ok.json"), tiny_config(out))
+    expect_error("bad activation_checkpointing value", train(ok_cfg, "--set", "model.activation_checkpointing=sometimes"),
+                 "model.activation_checkpointing must be true, false or \"auto\"")
+    expect_error("unknown kernel choice", train(ok_cfg, "--set", "model.kernels.attention=flash"),
+                 "model.kernels.attention: expected \"auto\", \"sdpa_mask\" or \"flash_varlen\"")
+    expect_error("a CUDA-only kernel asked for on the CPU", train(ok_cfg, "--set", "model.kernels.attention=flash_varlen"),
+                 "flash_varlen: it needs CUDA")
+    expect_error("fused Adafactor asked for on the CPU", train(ok_cfg, "--set", "optimizer.implementation=fused"),
+                 "fused")
     cfg = tiny_config(out)
     del cfg["model"]["init_config"]
     cfg["model"]["path"] = os.path.join(tmp, "no_such_model")
