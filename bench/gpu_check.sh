@@ -7,6 +7,7 @@
 #   bench/gpu_check.sh OUT_DIR bench [ANCHOR_PY]  # Adafactor step vs HF and fused AdamW; symtune train
 #                                                 # vs HF (same weights, batches, optimizer) and
 #                                                 # anchor_hf.py for the 124M and 1.1B shapes; NCCL world 1
+#   bench/gpu_check.sh OUT_DIR levers             # 124M with each speed lever in turn replaced by the reference
 #
 # The CPU side of the suite runs on CPU machines (scripts/test.sh); here only what needs CUDA.
 # C++ dependencies come from .devdeps/usr (Debian packages unpacked; see README, "GPU machines").
@@ -19,6 +20,7 @@ cd "$root"
 mkdir -p "$out"
 export LD_LIBRARY_PATH="$root/.devdeps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 export PYTHONUNBUFFERED=1
+[ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"  # for CMake's CUDA language
 build=build-gpu
 start=$(date +%s)
 elapsed() { echo "[$(( $(date +%s) - start )) s] $*"; }
@@ -43,7 +45,7 @@ if [ "$phase" = build ]; then
   exit 0
 fi
 
-[ "$phase" = bench ] || { echo "gpu_check.sh: phase must be build or bench" >&2; exit 2; }
+if [ "$phase" = bench ]; then
 OMP_NUM_THREADS=16 BUILD_DIR=$build PYTHON=python3 bench/adafactor_bench.sh --shape 1.1b --device cuda --steps 5 2>&1 |
   tee "$out/adafactor.txt"
 elapsed "adafactor"
@@ -65,7 +67,8 @@ done
 # just made (same config, same weights): median tokens/s after the warm-up steps.
 python3 -m torch.distributed.run --no-python --standalone --nproc-per-node 1 "$build/symtune" train \
   --config configs/bench_124m_gpu.json --set model.path=/tmp/tt_124m/init --set model.init_config=null \
-  --set train.output_dir=/tmp/train_nccl1 2>&1 | grep -E "data parallel|error" | head -3
+  --set train.output_dir=/tmp/train_nccl1 --set train.max_steps=20 --set train.checkpoint_every=0 "${fast[@]}" 2>&1 |
+  grep -E "data parallel|error" | head -3
 python3 - /tmp/tt_124m/symtune /tmp/train_nccl1 <<'PY' | tee -a "$out/train_throughput.jsonl"
 import json, statistics, sys
 def tps(d):
@@ -75,11 +78,19 @@ single, nccl = tps(sys.argv[1]), tps(sys.argv[2])
 print(json.dumps(dict(bench="nccl_world1_overhead", single_tokens_per_s=round(single), nccl_world1_tokens_per_s=round(nccl),
                       nccl_over_single=round(nccl / single, 3))))
 PY
-# Each lever on its own (124M, symtune only): the reference path in its place.
+elapsed "bench phase done"
+exit 0
+fi
+
+# ---- phase "levers": each speed lever on its own (124M, symtune only), the reference path in its place.
+[ "$phase" = levers ] || { echo "gpu_check.sh: phase must be build, bench or levers" >&2; exit 2; }
+fast=()
+[ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] &&
+  fast=(--set optimizer.implementation=fused --set model.kernels.elementwise=fused)
 for lever in "model.kernels.attention=sdpa_mask" "model.kernels.rms_norm=reference" "optimizer.implementation=stacked" \
              "model.kernels.elementwise=reference" "train.data_workers=0"; do
   python3 bench/train_throughput.py --symtune "$build/symtune" --config configs/bench_124m_gpu.json --work /tmp/tt_lever \
     --steps 12 --skip-hf-replay --label "124m without: $lever" "${fast[@]}" --set "$lever" 2>> "$out/levers.log" |
     tee -a "$out/train_throughput.jsonl"
 done
-elapsed "bench phase done"
+elapsed "levers phase done"
