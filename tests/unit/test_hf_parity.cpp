@@ -8,6 +8,7 @@
 
 #include "model/hf_checkpoint.h"
 #include "model/safetensors.h"
+#include "model/varlen_attention.h"
 #include "test_support.h"
 
 namespace symtune {
@@ -76,16 +77,30 @@ TEST_P(HfParity, LogitsMatchTransformersInBf16OnCuda) {
   load.device = c10::Device(c10::kCUDA, 0);
   auto model = load_pretrained(dir, load);
   at::NoGradGuard no_grad;
-  const at::Tensor plain = model->forward(fx.tokens);
-  const at::Tensor packed = model->forward(fx.tokens, PackedRows{fx.position_ids, fx.segment_ids});
-  const double plain_err = test::max_abs_diff(plain, ref.load("plain_logits"));
-  const double packed_err = test::max_abs_diff(packed, ref.load("packed_logits"));
   // How far HF's own bf16 run is from the fp32 truth sets the scale of acceptable bf16 error.
   const double hf_bf16_err = test::max_abs_diff(ref.load("plain_logits"), ref32.load("plain_logits"));
-  std::printf("%s bf16 cuda: max |logit - HF bf16| plain %.3g, packed %.3g; HF bf16 vs fp32 %.3g\n",
-              GetParam().c_str(), plain_err, packed_err, hf_bf16_err);
-  EXPECT_LE(plain_err, std::max(2 * hf_bf16_err, 0.05));
-  EXPECT_LE(packed_err, std::max(2 * hf_bf16_err, 0.05));
+  // The reference ops, and the default kernel choice (fused RMSNorm on CUDA) that users get.
+  for (const auto rms : {KernelOptions::RmsNorm::kReference, KernelOptions::RmsNorm::kAuto}) {
+    model->set_kernels({KernelOptions::Attention::kAuto, rms});
+    const at::Tensor plain = model->forward(fx.tokens);
+    const at::Tensor packed = model->forward(fx.tokens, PackedRows{fx.position_ids, fx.segment_ids});
+    const double plain_err = test::max_abs_diff(plain, ref.load("plain_logits"));
+    const double packed_err = test::max_abs_diff(packed, ref.load("packed_logits"));
+    const char* kernels = rms == KernelOptions::RmsNorm::kAuto ? "default kernels" : "reference ops";
+    std::printf("%s bf16 cuda (%s): max |logit - HF bf16| plain %.3g, packed %.3g; HF bf16 vs fp32 %.3g\n",
+                GetParam().c_str(), kernels, plain_err, packed_err, hf_bf16_err);
+    EXPECT_LE(plain_err, std::max(2 * hf_bf16_err, 0.05)) << kernels;
+    EXPECT_LE(packed_err, std::max(2 * hf_bf16_err, 0.05)) << kernels;
+  }
+  // Packed rows with their segment lengths: variable-length FlashAttention where it applies
+  // (not for a sliding window shorter than the row, nor Gemma's head dim 12: the mask there).
+  const at::Tensor seg = fx.segment_ids.to(at::kCPU).contiguous();
+  PackedRows varlen{fx.position_ids, fx.segment_ids,
+                    segment_lengths(seg.data_ptr<int64_t>(), seg.size(0), seg.size(1))};
+  const double varlen_err = test::max_abs_diff(model->forward(fx.tokens, varlen), ref.load("packed_logits"));
+  std::printf("%s bf16 cuda (packed, segment lengths given): max |logit - HF bf16| %.3g\n", GetParam().c_str(),
+              varlen_err);
+  EXPECT_LE(varlen_err, std::max(2 * hf_bf16_err, 0.05));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllArchitectures, HfParity,
