@@ -93,7 +93,7 @@ TEST_P(HfParity, LogitsMatchTransformersInBf16OnCuda) {
     EXPECT_LE(packed_err, std::max(2 * hf_bf16_err, 0.05)) << kernels;
   }
   // Packed rows with their segment lengths: variable-length FlashAttention where it applies
-  // (not for a sliding window shorter than the row, nor Gemma's head dim 12: the mask there).
+  // (not for a sliding window shorter than the row: the mask there).
   const at::Tensor seg = fx.segment_ids.to(at::kCPU).contiguous();
   PackedRows varlen{fx.position_ids, fx.segment_ids,
                     segment_lengths(seg.data_ptr<int64_t>(), seg.size(0), seg.size(1))};
