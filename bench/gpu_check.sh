@@ -88,9 +88,9 @@ fast=()
 [ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] &&
   fast=(--set optimizer.implementation=fused --set model.kernels.elementwise=fused)
 for lever in "model.kernels.attention=sdpa_mask" "model.kernels.rms_norm=reference" "optimizer.implementation=stacked" \
-             "model.kernels.elementwise=reference" "train.data_workers=0"; do
+             "model.kernels.elementwise=reference" "train.data_workers=0" "model.activation_checkpointing=true"; do
   python3 bench/train_throughput.py --symtune "$build/symtune" --config configs/bench_124m_gpu.json --work /tmp/tt_lever \
-    --steps 12 --skip-hf-replay --label "124m without: $lever" "${fast[@]}" --set "$lever" 2>> "$out/levers.log" |
+    --steps 12 --skip-hf-replay --label "124m with $lever" "${fast[@]}" --set "$lever" 2>> "$out/levers.log" |
     tee -a "$out/train_throughput.jsonl"
 done
 elapsed "levers phase done"

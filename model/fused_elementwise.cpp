@@ -1,4 +1,5 @@
 #include "model/fused_elementwise.h"
+#include "model/fused_elementwise_launch.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>

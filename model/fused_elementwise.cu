@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "model/fused_elementwise.h"
+#include "model/fused_elementwise_launch.h"
 
 namespace symtune {
 namespace {

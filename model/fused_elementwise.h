@@ -20,13 +20,4 @@ at::Tensor fused_swiglu(const at::Tensor& gate, const at::Tensor& up);
 // model/rope.h without their head dim); no gradient flows to the tables.
 at::Tensor fused_rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD);
 
-// Kernel launchers (model/fused_elementwise.cu; they throw in builds without it). Contiguous
-// CUDA tensors; outputs preallocated.
-void launch_swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& out);
-void launch_swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up,
-                            const at::Tensor& grad_gate, const at::Tensor& grad_up);
-// sign +1: forward rotation; -1: its transpose (the backward pass).
-void launch_rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD, const at::Tensor& out,
-                 int sign);
-
 }  // namespace symtune

@@ -2,6 +2,7 @@
 // selects them there, and asking for them by name is refused.
 #include "common/error.h"
 #include "model/fused_elementwise.h"
+#include "model/fused_elementwise_launch.h"
 
 namespace symtune {
 
