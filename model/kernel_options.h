@@ -10,7 +10,9 @@ namespace symtune {
 
 struct KernelOptions {
   // Packed rows: "sdpa_mask" builds a [B, 1, T, T] segment mask for SDPA (any device);
-  // "flash_varlen" runs FlashAttention's variable-length kernel (model/varlen_attention.h).
+  // "flash_varlen" runs FlashAttention's variable-length kernel (model/varlen_attention.h;
+  // off CUDA the same function segment by segment, slowly: for tests); "auto" = flash_varlen
+  // where FlashAttention runs, sdpa_mask elsewhere.
   enum class Attention { kAuto, kSdpaMask, kFlashVarlen } attention = Attention::kAuto;
   // "reference": HF's fp32 formula in separate ops; "fused": at::rms_norm (one CUDA kernel
   // forward and one backward, fp32 inside, rounded once). Gemma's (1 + w) norm is always reference.

@@ -105,24 +105,23 @@ void Transformer::resolve_kernels() {
     throw Error("model.kernels.elementwise = fused: " +
                 std::string(fused_elementwise_compiled() ? "the model is not on CUDA"
                                                          : "this build has no fused CUDA kernels (needs a CUDA LibTorch and nvcc)"));
-  if (kernels_.attention == K::Attention::kFlashVarlen) {
-    const std::string why = varlen_attention_unsupported(device(), dtype(), config_.head_dim);
-    if (!why.empty()) throw Error("model.kernels.attention = flash_varlen: " + why);
-  }
 }
 
-// The variable-length kernel needs the segment lengths from the host and has no sliding
-// window here; an explicit flash_varlen request without them is a caller error.
+// Variable-length attention needs the segment lengths from the host and has no sliding window
+// here. "auto" takes it where FlashAttention runs; "flash_varlen" anywhere (off CUDA segment
+// by segment, for tests), and a request it cannot honour is a caller error.
 bool Transformer::use_varlen_attention(const std::optional<PackedRows>& packing, int64_t T) const {
   using K = KernelOptions;
   if (kernels_.attention == K::Attention::kSdpaMask || !packing) return false;
   const bool window_matters = config_.sliding_window && *config_.sliding_window < T;
-  const bool possible = !packing->segment_lengths.empty() && !window_matters &&
-                        varlen_attention_unsupported(device(), dtype(), config_.head_dim).empty();
-  if (kernels_.attention == K::Attention::kFlashVarlen && !possible)
-    throw Error(std::string("model.kernels.attention = flash_varlen: ") +
-                (window_matters ? "the sliding window is shorter than the rows" : "the rows' segment lengths are missing"));
-  return possible;
+  const bool possible = !packing->segment_lengths.empty() && !window_matters;
+  if (kernels_.attention == K::Attention::kFlashVarlen) {
+    if (!possible)
+      throw Error(std::string("model.kernels.attention = flash_varlen: ") +
+                  (window_matters ? "the sliding window is shorter than the rows" : "the rows' segment lengths are missing"));
+    return true;
+  }
+  return possible && flash_varlen_unsupported(device(), dtype(), config_.head_dim).empty();
 }
 
 void for_each_weight(const ModelConfig& config_, TransformerWeights& weights_,

@@ -62,14 +62,14 @@ VarlenSegments make_varlen_segments(const std::vector<int32_t>& lengths, c10::De
     starts[i + 1] = starts[i] + lengths[i];
     longest = std::max<int64_t>(longest, lengths[i]);
   }
-  if (device.is_cpu()) return {at::tensor(starts, at::kInt), longest};
+  if (device.is_cpu()) return {at::tensor(starts, at::kInt), longest, lengths};
   // From pinned memory without waiting: the copy is queued on the stream like the kernels.
   at::Tensor host = at::empty({static_cast<int64_t>(starts.size())}, at::TensorOptions().dtype(at::kInt).pinned_memory(true));
   std::copy(starts.begin(), starts.end(), host.data_ptr<int32_t>());
-  return {host.to(device, /*non_blocking=*/true), longest};
+  return {host.to(device, /*non_blocking=*/true), longest, lengths};
 }
 
-std::string varlen_attention_unsupported(c10::Device device, at::ScalarType dtype, int64_t head_dim) {
+std::string flash_varlen_unsupported(c10::Device device, at::ScalarType dtype, int64_t head_dim) {
   if (!device.is_cuda()) return "it needs CUDA (LibTorch has no CPU kernel for it)";
   if (dtype != at::kBFloat16 && dtype != at::kHalf) return "it needs bf16 or fp16 activations";
   if (head_dim % 8 != 0 || head_dim > 256) return "it needs a head dim that is a multiple of 8 and at most 256";
@@ -78,13 +78,27 @@ std::string varlen_attention_unsupported(c10::Device device, at::ScalarType dtyp
 
 at::Tensor varlen_causal_attention(const at::Tensor& q_NHD, const at::Tensor& k_NKD, const at::Tensor& v_NKD,
                                    const VarlenSegments& segments, double scale) {
-  const std::string why = varlen_attention_unsupported(q_NHD.device(), q_NHD.scalar_type(), q_NHD.size(-1));
-  if (!why.empty()) throw Error("variable-length attention cannot run here: " + why);
   if (q_NHD.size(1) % k_NKD.size(1) != 0)
     throw Error("variable-length attention: " + std::to_string(q_NHD.size(1)) + " query heads are not a multiple of " +
                 std::to_string(k_NKD.size(1)) + " key/value heads");
-  return VarlenFlashFunction::apply(q_NHD.contiguous(), k_NKD.contiguous(), v_NKD.contiguous(), segments.cu_seqlens,
-                                    segments.max_length, scale);
+  if (flash_varlen_unsupported(q_NHD.device(), q_NHD.scalar_type(), q_NHD.size(-1)).empty())
+    return VarlenFlashFunction::apply(q_NHD.contiguous(), k_NKD.contiguous(), v_NKD.contiguous(), segments.cu_seqlens,
+                                      segments.max_length, scale);
+  // Segment by segment: [len, heads, D] -> [1, heads, len, D] for SDPA, causal within it.
+  std::vector<at::Tensor> outputs;
+  int64_t start = 0;
+  const bool gqa = q_NHD.size(1) != k_NKD.size(1);
+  for (int32_t len : segments.lengths) {
+    auto seg = [&](const at::Tensor& x) { return x.narrow(0, start, len).transpose(0, 1).unsqueeze(0); };
+    at::Tensor o = at::scaled_dot_product_attention(seg(q_NHD), seg(k_NKD), seg(v_NKD), std::nullopt, 0.0,
+                                                    /*is_causal=*/len > 1, scale, gqa);
+    outputs.push_back(o.squeeze(0).transpose(0, 1));
+    start += len;
+  }
+  if (start != q_NHD.size(0))
+    throw Error("variable-length attention: the segments cover " + std::to_string(start) + " tokens, the batch " +
+                std::to_string(q_NHD.size(0)));
+  return at::cat(outputs, 0);
 }
 
 }  // namespace symtune

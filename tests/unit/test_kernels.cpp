@@ -74,11 +74,14 @@ TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
 
   ModelConfig c = llama(4, 2, 64);
   Transformer model(c, Transformer::random_weights(c, 1, at::kFloat));
+  model.set_kernels({KernelOptions::Attention::kFlashVarlen, KernelOptions::RmsNorm::kAuto});
+  PackedBatch b = random_packed_rows(2, 16, 4);
   try {
-    model.set_kernels({KernelOptions::Attention::kFlashVarlen, KernelOptions::RmsNorm::kAuto});
-    FAIL() << "flash_varlen on the CPU was accepted";
+    at::NoGradGuard no_grad;
+    model.forward(b.tokens, PackedRows{b.positions, b.segments});  // no segment lengths
+    FAIL() << "flash_varlen without segment lengths was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("needs CUDA"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("segment lengths are missing"), std::string::npos) << e.what();
   }
   ModelConfig gemma = parse_model_config(R"({"architectures":["GemmaForCausalLM"],"vocab_size":50,"hidden_size":32,
     "intermediate_size":40,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":8})", "g");
@@ -120,6 +123,36 @@ TEST(KernelOptions, FusedRmsNormMatchesReferenceInFp32) {
   model.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kFused});
   const at::Tensor fused = model.forward(b.tokens, PackedRows{b.positions, b.segments, b.lengths});
   EXPECT_LE(test::max_abs_diff(reference, fused), 2e-5);
+}
+
+// Variable-length attention computed segment by segment (what flash_varlen does off CUDA) gives
+// the masked path's logits and gradients in fp32: the token-major layout, the rotary tables and
+// the segment lengths are right before any GPU runs the kernel. With activation checkpointing
+// too, since checkpointed blocks keep the segments for their second forward.
+TEST(KernelOptions, VarlenAttentionEqualsTheMaskedPathOnTheCpu) {
+  for (auto [heads, kv] : {std::pair<int64_t, int64_t>{4, 4}, {4, 2}}) {
+    for (bool checkpointing : {false, true}) {
+      ModelConfig c = llama(heads, kv, 64);
+      PackedBatch b = random_packed_rows(3, 40, 9);
+      auto run = [&](KernelOptions::Attention attention) {
+        Transformer model(c, Transformer::random_weights(c, 5, at::kFloat));
+        model.for_each_parameter([](const std::string&, at::Tensor& t) { t.requires_grad_(true); });
+        model.set_activation_checkpointing(checkpointing);
+        model.set_kernels({attention, KernelOptions::RmsNorm::kReference});
+        const at::Tensor logits = model.forward(b.tokens, PackedRows{b.positions, b.segments, b.lengths});
+        logits.pow(2).mean().backward();
+        std::vector<at::Tensor> out{logits.detach()};
+        for (const auto& p : model.parameters()) out.push_back(p.grad());
+        return out;
+      };
+      const auto masked = run(KernelOptions::Attention::kSdpaMask);
+      const auto varlen = run(KernelOptions::Attention::kFlashVarlen);
+      for (size_t i = 0; i < masked.size(); ++i)
+        EXPECT_LE(test::max_abs_diff(varlen[i], masked[i]), 1e-5 * std::max(1.0, masked[i].abs().max().item<double>()))
+            << (i == 0 ? "logits" : "gradient " + std::to_string(i - 1)) << ", heads " << heads << "/" << kv
+            << (checkpointing ? ", checkpointing" : "");
+    }
+  }
 }
 
 // Loss and every parameter's gradient on CUDA in bf16, fast kernels against reference ops.
