@@ -2,7 +2,10 @@
 #include "model/fused_elementwise_launch.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
+
+#include <cmath>
 
 #include "common/error.h"
 
@@ -12,24 +15,101 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-void require_cuda_pair(const at::Tensor& a, const at::Tensor& b, const char* what) {
-  if (!fused_elementwise_compiled()) throw Error(std::string(what) + ": this build has no fused CUDA kernels");
-  if (!a.is_cuda() || a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type())
-    throw Error(std::string(what) + ": expected two CUDA tensors of one shape and dtype");
+void require_pair(const at::Tensor& a, const at::Tensor& b, const char* what) {
+  if (a.is_cuda() && !fused_elementwise_compiled())
+    throw Error(std::string(what) + ": this build has no fused CUDA kernels");
+  if (!(a.is_cuda() || a.is_cpu()) || a.device() != b.device() || a.sizes() != b.sizes() ||
+      a.scalar_type() != b.scalar_type())
+    throw Error(std::string(what) + ": expected two tensors of one shape, dtype and device (CUDA or CPU)");
+}
+
+// The CPU versions: the same single pass per element, fp32 inside, rounded once. They let the
+// CPU check the formulas and the autograd wiring that the CUDA kernels share.
+template <typename F>
+void for_each_dtype(at::ScalarType type, const char* what, F&& f) {
+  switch (type) {
+    case at::kFloat: f(float{}); break;
+    case at::kBFloat16: f(c10::BFloat16{}); break;
+    case at::kHalf: f(c10::Half{}); break;
+    default: throw Error(std::string(what) + ": expected fp32, bf16 or fp16 tensors");
+  }
+}
+
+float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
+
+void swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& out) {
+  if (gate.is_cuda()) return launch_swiglu_forward_cuda(gate, up, out);
+  for_each_dtype(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
+    using T = decltype(tag);
+    const T* g = gate.const_data_ptr<T>();
+    const T* u = up.const_data_ptr<T>();
+    T* o = out.mutable_data_ptr<T>();
+    at::parallel_for(0, gate.numel(), 4096, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const float x = static_cast<float>(g[i]);
+        o[i] = static_cast<T>(x * sigmoid(x) * static_cast<float>(u[i]));
+      }
+    });
+  });
+}
+
+void swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up, const at::Tensor& grad_gate,
+                     const at::Tensor& grad_up) {
+  if (gate.is_cuda()) return launch_swiglu_backward_cuda(grad, gate, up, grad_gate, grad_up);
+  for_each_dtype(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
+    using T = decltype(tag);
+    const T* dh = grad.const_data_ptr<T>();
+    const T* g = gate.const_data_ptr<T>();
+    const T* u = up.const_data_ptr<T>();
+    T* dg = grad_gate.mutable_data_ptr<T>();
+    T* du = grad_up.mutable_data_ptr<T>();
+    at::parallel_for(0, gate.numel(), 4096, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const float x = static_cast<float>(g[i]), v = static_cast<float>(u[i]), d = static_cast<float>(dh[i]);
+        const float s = sigmoid(x);
+        dg[i] = static_cast<T>(d * v * s * (1.f + x * (1.f - s)));
+        du[i] = static_cast<T>(d * x * s);
+      }
+    });
+  });
+}
+
+void rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD, const at::Tensor& out,
+          int sign) {
+  if (x_BTHD.is_cuda()) return launch_rope_cuda(x_BTHD, cos_BTD, sin_BTD, out, sign);
+  const int64_t H = x_BTHD.size(2), D = x_BTHD.size(3), half = D / 2;
+  for_each_dtype(x_BTHD.scalar_type(), "fused_rope", [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = x_BTHD.const_data_ptr<T>();
+    const T* cs = cos_BTD.const_data_ptr<T>();
+    const T* sn = sin_BTD.const_data_ptr<T>();
+    T* o = out.mutable_data_ptr<T>();
+    at::parallel_for(0, x_BTHD.numel(), 4096, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t d = i % D, table = (i / (H * D)) * D;
+        const bool low = d < half;
+        const int64_t partner = low ? d + half : d - half;
+        const float xp = static_cast<float>(x[i - d + partner]);
+        const float rotated = sign > 0 ? (low ? -xp : xp) * static_cast<float>(sn[table + d])
+                                       : (low ? xp : -xp) * static_cast<float>(sn[table + partner]);
+        o[i] = static_cast<T>(static_cast<float>(x[i]) * static_cast<float>(cs[table + d]) + rotated);
+      }
+    });
+  });
 }
 
 struct SwigluFunction : torch::autograd::Function<SwigluFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gate, const at::Tensor& up) {
     const at::Tensor g = gate.contiguous(), u = up.contiguous();
     at::Tensor out = at::empty_like(g);
-    launch_swiglu_forward(g, u, out);
+    swiglu_forward(g, u, out);
     ctx->save_for_backward({g, u});
     return out;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const variable_list s = ctx->get_saved_variables();
     at::Tensor grad_gate = at::empty_like(s[0]), grad_up = at::empty_like(s[1]);
-    launch_swiglu_backward(grads[0].contiguous(), s[0], s[1], grad_gate, grad_up);
+    swiglu_backward(grads[0].contiguous(), s[0], s[1], grad_gate, grad_up);
     return {grad_gate, grad_up};
   }
 };
@@ -37,7 +117,7 @@ struct SwigluFunction : torch::autograd::Function<SwigluFunction> {
 struct RopeFunction : torch::autograd::Function<RopeFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
     at::Tensor out = at::empty_like(x, at::MemoryFormat::Contiguous);
-    launch_rope(x.contiguous(), cos, sin, out, +1);
+    rope(x.contiguous(), cos, sin, out, +1);
     ctx->save_for_backward({cos, sin});
     return out;
   }
@@ -45,7 +125,7 @@ struct RopeFunction : torch::autograd::Function<RopeFunction> {
     const variable_list s = ctx->get_saved_variables();
     at::Tensor grad = grads[0].contiguous();
     at::Tensor grad_x = at::empty_like(grad);
-    launch_rope(grad, s[0], s[1], grad_x, -1);
+    rope(grad, s[0], s[1], grad_x, -1);
     return {grad_x, at::Tensor(), at::Tensor()};
   }
 };
@@ -53,16 +133,16 @@ struct RopeFunction : torch::autograd::Function<RopeFunction> {
 }  // namespace
 
 at::Tensor fused_swiglu(const at::Tensor& gate, const at::Tensor& up) {
-  require_cuda_pair(gate, up, "fused_swiglu");
+  require_pair(gate, up, "fused_swiglu");
   return SwigluFunction::apply(gate, up);
 }
 
 at::Tensor fused_rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD) {
-  require_cuda_pair(cos_BTD, sin_BTD, "fused_rope");
+  require_pair(cos_BTD, sin_BTD, "fused_rope");
   if (x_BTHD.dim() != 4 || cos_BTD.dim() != 3 || x_BTHD.size(0) != cos_BTD.size(0) ||
       x_BTHD.size(1) != cos_BTD.size(1) || x_BTHD.size(3) != cos_BTD.size(2) || x_BTHD.size(3) % 2 != 0 ||
-      x_BTHD.scalar_type() != cos_BTD.scalar_type() || !x_BTHD.is_cuda())
-    throw Error("fused_rope: expected x [B, T, H, D] and cos/sin [B, T, D] of one dtype on CUDA, D even");
+      x_BTHD.scalar_type() != cos_BTD.scalar_type() || x_BTHD.device() != cos_BTD.device())
+    throw Error("fused_rope: expected x [B, T, H, D] and cos/sin [B, T, D] of one dtype and device, D even");
   return RopeFunction::apply(x_BTHD, cos_BTD.contiguous(), sin_BTD.contiguous());
 }
 

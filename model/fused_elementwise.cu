@@ -86,7 +86,7 @@ void dispatch(at::ScalarType type, const char* what, F&& f) {
 
 bool fused_elementwise_compiled() { return true; }
 
-void launch_swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& out) {
+void launch_swiglu_forward_cuda(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& out) {
   if (nothing_to_do(gate)) return;
   const c10::cuda::CUDAGuard guard(gate.device());
   const int64_t n = gate.numel();
@@ -98,7 +98,7 @@ void launch_swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const a
   check_launch("fused_swiglu forward");
 }
 
-void launch_swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up,
+void launch_swiglu_backward_cuda(const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up,
                             const at::Tensor& grad_gate, const at::Tensor& grad_up) {
   if (nothing_to_do(gate)) return;
   const c10::cuda::CUDAGuard guard(gate.device());
@@ -113,7 +113,7 @@ void launch_swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, cons
   check_launch("fused_swiglu backward");
 }
 
-void launch_rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD, const at::Tensor& out,
+void launch_rope_cuda(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD, const at::Tensor& out,
                  int sign) {
   if (nothing_to_do(x_BTHD)) return;
   const c10::cuda::CUDAGuard guard(x_BTHD.device());

@@ -12,11 +12,11 @@ bool fused_elementwise_compiled() { return false; }
   throw Error("fused element-wise kernels are not compiled into this build (it needs a CUDA LibTorch and nvcc)");
 }
 
-void launch_swiglu_forward(const at::Tensor&, const at::Tensor&, const at::Tensor&) { not_compiled(); }
-void launch_swiglu_backward(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+void launch_swiglu_forward_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&) { not_compiled(); }
+void launch_swiglu_backward_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                             const at::Tensor&) {
   not_compiled();
 }
-void launch_rope(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int) { not_compiled(); }
+void launch_rope_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int) { not_compiled(); }
 
 }  // namespace symtune

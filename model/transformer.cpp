@@ -101,10 +101,8 @@ void Transformer::resolve_kernels() {
   fused_rms_norm_ = kernels_.rms_norm == K::RmsNorm::kFused ||
                     (kernels_.rms_norm == K::RmsNorm::kAuto && device().is_cuda() && !config_.norm_weight_offset_one);
   fused_elementwise_ = kernels_.elementwise == K::Elementwise::kFused;
-  if (fused_elementwise_ && (!fused_elementwise_compiled() || !device().is_cuda()))
-    throw Error("model.kernels.elementwise = fused: " +
-                std::string(fused_elementwise_compiled() ? "the model is not on CUDA"
-                                                         : "this build has no fused CUDA kernels (needs a CUDA LibTorch and nvcc)"));
+  if (fused_elementwise_ && device().is_cuda() && !fused_elementwise_compiled())
+    throw Error("model.kernels.elementwise = fused: this build has no fused CUDA kernels (needs a CUDA LibTorch and nvcc)");
 }
 
 // Variable-length attention needs the segment lengths from the host and has no sliding window

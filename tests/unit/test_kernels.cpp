@@ -87,9 +87,6 @@ TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
     "intermediate_size":40,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":8})", "g");
   Transformer g(gemma, Transformer::random_weights(gemma, 1, at::kFloat));
   EXPECT_THROW(g.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kFused}), Error);
-  EXPECT_THROW(model.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kAuto,
-                                  KernelOptions::Elementwise::kFused}),
-               Error);
   EXPECT_EQ(parse_elementwise_kernel("fused", "x"), KernelOptions::Elementwise::kFused);
   EXPECT_THROW(parse_elementwise_kernel("auto", "model.kernels.elementwise"), Error);
 }
@@ -128,29 +125,33 @@ TEST(KernelOptions, FusedRmsNormMatchesReferenceInFp32) {
 // Variable-length attention computed segment by segment (what flash_varlen does off CUDA) gives
 // the masked path's logits and gradients in fp32: the token-major layout, the rotary tables and
 // the segment lengths are right before any GPU runs the kernel. With activation checkpointing
-// too, since checkpointed blocks keep the segments for their second forward.
+// too, since checkpointed blocks keep the segments for their second forward; and with the
+// fused SwiGLU and rotary loops (the CPU twins of the CUDA kernels).
 TEST(KernelOptions, VarlenAttentionEqualsTheMaskedPathOnTheCpu) {
   for (auto [heads, kv] : {std::pair<int64_t, int64_t>{4, 4}, {4, 2}}) {
     for (bool checkpointing : {false, true}) {
       ModelConfig c = llama(heads, kv, 64);
       PackedBatch b = random_packed_rows(3, 40, 9);
-      auto run = [&](KernelOptions::Attention attention) {
+      auto run = [&](KernelOptions::Attention attention, KernelOptions::Elementwise elementwise) {
         Transformer model(c, Transformer::random_weights(c, 5, at::kFloat));
         model.for_each_parameter([](const std::string&, at::Tensor& t) { t.requires_grad_(true); });
         model.set_activation_checkpointing(checkpointing);
-        model.set_kernels({attention, KernelOptions::RmsNorm::kReference});
+        model.set_kernels({attention, KernelOptions::RmsNorm::kReference, elementwise});
         const at::Tensor logits = model.forward(b.tokens, PackedRows{b.positions, b.segments, b.lengths});
         logits.pow(2).mean().backward();
         std::vector<at::Tensor> out{logits.detach()};
         for (const auto& p : model.parameters()) out.push_back(p.grad());
         return out;
       };
-      const auto masked = run(KernelOptions::Attention::kSdpaMask);
-      const auto varlen = run(KernelOptions::Attention::kFlashVarlen);
-      for (size_t i = 0; i < masked.size(); ++i)
-        EXPECT_LE(test::max_abs_diff(varlen[i], masked[i]), 1e-5 * std::max(1.0, masked[i].abs().max().item<double>()))
-            << (i == 0 ? "logits" : "gradient " + std::to_string(i - 1)) << ", heads " << heads << "/" << kv
-            << (checkpointing ? ", checkpointing" : "");
+      const auto masked = run(KernelOptions::Attention::kSdpaMask, KernelOptions::Elementwise::kReference);
+      for (auto elementwise : {KernelOptions::Elementwise::kReference, KernelOptions::Elementwise::kFused}) {
+        const auto varlen = run(KernelOptions::Attention::kFlashVarlen, elementwise);
+        for (size_t i = 0; i < masked.size(); ++i)
+          EXPECT_LE(test::max_abs_diff(varlen[i], masked[i]), 1e-5 * std::max(1.0, masked[i].abs().max().item<double>()))
+              << (i == 0 ? "logits" : "gradient " + std::to_string(i - 1)) << ", heads " << heads << "/" << kv
+              << (checkpointing ? ", checkpointing" : "")
+              << (elementwise == KernelOptions::Elementwise::kFused ? ", fused SwiGLU and rotary" : "");
+      }
     }
   }
 }
@@ -193,12 +194,10 @@ void expect_cuda_kernels_match_reference(int64_t heads, int64_t kv_heads) {
 }
 
 // The element-wise kernels on their own, forward and backward, in fp32 (tight) and bf16.
-TEST(CudaKernels, FusedSwigluAndRopeMatchTheReferenceOps) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  if (!fused_elementwise_compiled()) GTEST_SKIP() << "built without nvcc: no fused kernels";
+void expect_fused_elementwise_match_reference(c10::Device device) {
   for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
     const double tol = dtype == at::kFloat ? 1e-5 : 2e-2;
-    auto opts = at::TensorOptions().device(at::kCUDA).dtype(dtype);
+    auto opts = at::TensorOptions().device(device).dtype(dtype);
     at::manual_seed(3);
     // Odd sizes: no dimension a multiple of the block size.
     at::Tensor g = at::randn({3, 37, 97}, opts).requires_grad_(true), u = at::randn({3, 37, 97}, opts).requires_grad_(true);
@@ -213,9 +212,9 @@ TEST(CudaKernels, FusedSwigluAndRopeMatchTheReferenceOps) {
           << "swiglu grad " << i << " " << c10::toString(dtype);
 
     const int64_t B = 2, T = 29, H = 3, D = 16;
-    at::Tensor positions = at::randint(0, 50, {B, T}, at::TensorOptions().dtype(at::kLong).device(at::kCUDA));
+    at::Tensor positions = at::randint(0, 50, {B, T}, at::TensorOptions().dtype(at::kLong).device(device));
     ModelConfig c = llama(4, 2, 64);
-    const RopeTables tables = rope_tables(rope_inverse_frequencies(c, at::kCUDA).narrow(0, 0, D / 2), positions, dtype);
+    const RopeTables tables = rope_tables(rope_inverse_frequencies(c, device).narrow(0, 0, D / 2), positions, dtype);
     at::Tensor x = at::randn({B, T, H, D}, opts).requires_grad_(true);
     at::Tensor dy = at::randn({B, T, H, D}, opts);
     at::Tensor ref_rope = apply_rope(x, RopeTables{tables.cos_B1TD.transpose(1, 2), tables.sin_B1TD.transpose(1, 2)});
@@ -225,6 +224,16 @@ TEST(CudaKernels, FusedSwigluAndRopeMatchTheReferenceOps) {
     EXPECT_LE(test::max_abs_diff(fused_rope_out.to(at::kFloat), ref_rope.to(at::kFloat)), tol * 10) << "rope";
     EXPECT_LE(test::max_abs_diff(fused_dx.to(at::kFloat), ref_dx.to(at::kFloat)), tol * 10) << "rope grad";
   }
+}
+
+TEST(KernelOptions, FusedSwigluAndRopeLoopsMatchTheReferenceOpsOnTheCpu) {
+  expect_fused_elementwise_match_reference(c10::Device("cpu"));
+}
+
+TEST(CudaKernels, FusedSwigluAndRopeMatchTheReferenceOps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  if (!fused_elementwise_compiled()) GTEST_SKIP() << "built without nvcc: no fused kernels";
+  expect_fused_elementwise_match_reference(c10::Device("cuda"));
 }
 
 TEST(CudaKernels, VarlenFlashAndFusedNormMatchReferenceMultiHead) { expect_cuda_kernels_match_reference(4, 4); }
