@@ -1,6 +1,9 @@
 #include "cli/run_config.h"
 
+#include <stdlib.h>
+
 #include <filesystem>
+#include <optional>
 
 #include "common/error.h"
 #include "common/file_io.h"
@@ -27,15 +30,34 @@ DataConfig data_config_from(const nlohmann::json& config, const std::string& pat
 }
 
 std::shared_ptr<Tokenizer> tokenizer_from(const nlohmann::json& config, const DataConfig& data, const std::string& path) {
-  if (!data.tokenizer.empty()) return load_tokenizer_spec(data.tokenizer);
-  if (config.contains("model") && config["model"].is_object() && config["model"].contains("path")) {
-    const std::string model_dir =
-        resolve_path(config["model"]["path"].get<std::string>(), fs::absolute(path).parent_path(), path + ": model.path");
-    const ModelConfig mc = load_model_config(fs::path(model_dir) / "config.json");
-    SpecialTokenIds ids{mc.bos_token_id, mc.first_eos_token_id(), mc.pad_token_id};
-    return load_tokenizer(model_dir, ids, mc.vocab_size);
+  const nlohmann::json model = config.contains("model") && config["model"].is_object() ? config["model"] : nlohmann::json();
+  std::string model_dir;
+  std::optional<ModelConfig> mc;
+  if (model.contains("path") && model["path"].is_string()) {
+    model_dir = resolve_path(model["path"].get<std::string>(), fs::absolute(path).parent_path(), path + ": model.path");
+    mc = load_model_config(fs::path(model_dir) / "config.json");
+  } else if (model.contains("init_config") && model["init_config"].is_object()) {
+    mc = parse_model_config(model["init_config"].dump(), path + ": model.init_config");
   }
-  throw Error(path + ": set data.tokenizer (a tokenizer.model) or model.path (a model directory)");
+  if (data.tokenizer.empty() && model_dir.empty())
+    throw Error(path + ": set data.tokenizer (a tokenizer.model) or model.path (a model directory)");
+  if (!mc) return load_tokenizer_spec(data.tokenizer);
+  // As the trainer does: the model's special token ids override the tokenizer's, so the ids
+  // here are the ones a run of this config trains on.
+  SpecialTokenIds ids{mc->bos_token_id, mc->first_eos_token_id(), mc->pad_token_id};
+  if (data.tokenizer.empty()) return load_tokenizer(model_dir, ids, mc->vocab_size);
+  char pattern[] = "/tmp/symtune-tokenizer-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) throw Error("cannot create a temporary directory for the tokenizer");
+  const fs::path scratch(pattern);
+  try {
+    write_tokenizer_files(data.tokenizer, scratch);
+    std::shared_ptr<Tokenizer> tokenizer = load_tokenizer(scratch, ids, mc->vocab_size);
+    remove_tree(scratch);
+    return tokenizer;
+  } catch (...) {
+    remove_tree(scratch);
+    throw;
+  }
 }
 
 }  // namespace symtune::cli

@@ -7,7 +7,17 @@ namespace symtune {
 BatchPrefetcher::BatchPrefetcher(const BatchStream& stream, uint64_t first, int workers, int depth)
     : stream_(stream), depth_(static_cast<uint64_t>(std::max(depth, 1))), next_(first), claimed_(first) {
   if (workers < 1) throw Error("batch prefetcher: needs at least one worker thread");
-  for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+  try {
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+  } catch (...) {  // a thread that could not start: stop and join the ones that did
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    for (auto& t : threads_) t.join();
+    throw;
+  }
 }
 
 BatchPrefetcher::~BatchPrefetcher() {

@@ -117,6 +117,11 @@ bool Transformer::use_varlen_attention(const std::optional<PackedRows>& packing,
     if (!possible)
       throw Error(std::string("model.kernels.attention = flash_varlen: ") +
                   (window_matters ? "the sliding window is shorter than the rows" : "the rows' segment lengths are missing"));
+    // On a GPU the segment-by-segment stand-in would be a silent slowdown: say why instead.
+    if (device().is_cuda()) {
+      const std::string why = flash_varlen_unsupported(device(), dtype(), config_.head_dim);
+      if (!why.empty()) throw Error("model.kernels.attention = flash_varlen: " + why);
+    }
     return true;
   }
   return possible && flash_varlen_unsupported(device(), dtype(), config_.head_dim).empty();

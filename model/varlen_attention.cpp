@@ -3,6 +3,11 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#ifdef SYMTUNE_WITH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#include <cuda_runtime_api.h>
+#endif
+
 #include "common/error.h"
 
 namespace symtune {
@@ -35,6 +40,16 @@ struct VarlenFlashFunction : torch::autograd::Function<VarlenFlashFunction> {
     return {dq, dk, dv, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
+
+int compute_capability_major(c10::Device device) {
+#ifdef SYMTUNE_WITH_CUDA
+  int major = 0;
+  const int index = device.has_index() ? device.index() : c10::cuda::current_device();
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, index) == cudaSuccess) return major;
+#endif
+  (void)device;
+  return 0;
+}
 
 }  // namespace
 
@@ -71,6 +86,7 @@ VarlenSegments make_varlen_segments(const std::vector<int32_t>& lengths, c10::De
 
 std::string flash_varlen_unsupported(c10::Device device, at::ScalarType dtype, int64_t head_dim) {
   if (!device.is_cuda()) return "it needs CUDA (LibTorch has no CPU kernel for it)";
+  if (compute_capability_major(device) < 8) return "it needs an Ampere or newer GPU (compute capability 8.0)";
   if (dtype != at::kBFloat16 && dtype != at::kHalf) return "it needs bf16 or fp16 activations";
   if (head_dim % 8 != 0 || head_dim > 256) return "it needs a head dim that is a multiple of 8 and at most 256";
   return "";

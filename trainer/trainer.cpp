@@ -155,7 +155,8 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
 
 Trainer::~Trainer() = default;
 
-// After the weights and the optimizer state are on the device: what is left decides.
+// After the weights and the optimizer state are on the device: what is left decides. Every
+// rank follows rank 0's decision, so all ranks run the same backward graph.
 void Trainer::choose_activation_checkpointing(int64_t world_size) {
   using Mode = ModelSection::Checkpointing;
   bool on = config_.model.activation_checkpointing == Mode::kOn;
@@ -165,10 +166,16 @@ void Trainer::choose_activation_checkpointing(int64_t world_size) {
     const int64_t micro = config_.train.micro_batch_rows > 0 ? std::min(config_.train.micro_batch_rows, rows) : rows;
     int64_t gradient_bytes = 0;
     for (const auto& p : model_->parameters()) gradient_bytes += p.numel() * p.element_size();
+    if (world_size > 1) gradient_bytes *= 2;  // the all-reduce buckets hold another copy
     const CheckpointingDecision d = decide_activation_checkpointing(
         model_->config(), micro * config_.data.row_tokens(), c10::elementSize(model_->dtype()),
         model_->uses_fused_rms_norm(), gradient_bytes, memory->free_bytes, memory->total_bytes);
     on = d.on;
+    if (comm_->distributed()) {
+      std::vector<at::Tensor> decision{at::full({1}, on ? 1 : 0, at::TensorOptions().dtype(at::kInt).device(model_->device()))};
+      comm_->broadcast(decision, 0);
+      on = decision[0].item<int>() != 0;
+    }
     log_->info("activation checkpointing {} (auto): activations of a micro-batch ~{:.1f} GiB, {:.1f} GiB available",
                on ? "on" : "off", d.activation_gib, d.available_gib);
   }
