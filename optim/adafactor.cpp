@@ -215,12 +215,14 @@ Adafactor::Adafactor(std::vector<NamedParameter> params, AdafactorOptions option
     group->members.push_back(i);
   }
   if (options_.batching == AdafactorOptions::Batching::kFused) {
-    if (!fused_adafactor_compiled())
-      throw Error("adafactor: 'implementation': \"fused\" needs a build with CUDA and nvcc; this one has no fused kernels");
-    for (const auto& p : params_)
-      if (!p.tensor.is_cuda())
-        throw Error("adafactor: 'implementation': \"fused\" runs on CUDA; parameter '" + p.name + "' is on " +
+    for (const auto& p : params_) {
+      if (p.tensor.is_cuda() && !fused_adafactor_compiled())
+        throw Error("adafactor: 'implementation': \"fused\" on CUDA needs a build with nvcc; this one has no fused "
+                    "kernels (parameter '" + p.name + "')");
+      if (!p.tensor.is_cuda() && !p.tensor.is_cpu())
+        throw Error("adafactor: 'implementation': \"fused\" runs on CPU or CUDA; parameter '" + p.name + "' is on " +
                     p.tensor.device().str());
+    }
   }
   for (auto& g : groups_) {
     const int64_t n = static_cast<int64_t>(g->members.size());
@@ -433,6 +435,11 @@ void Adafactor::load_state_dict(const std::map<std::string, at::Tensor>& state) 
     throw Error("adafactor state: entries do not match this optimizer's configuration (beta1 or factoring changed?)");
   }
   step_ = it->second.item<int64_t>();
+}
+
+void fused_adafactor_update(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s) {
+  if (t.param.is_cuda()) fused_adafactor_update_cuda(t, s);
+  else fused_adafactor_update_cpu(t, s);
 }
 
 }  // namespace symtune

@@ -94,9 +94,9 @@ struct UpdateSource {
   const float* col;
   const float* v;
   __device__ float operator()(int64_t i, float x) const {
-    if (v != nullptr) return x * rsqrtf(v[i]);
+    if (v != nullptr) return rsqrtf(v[i]) * x;
     const int64_t ri = i / C;  // flat row index b * R + r
-    return x * rsqrtf(row[ri] / row_mean[ri / R]) * rsqrtf(col[(ri / R) * C + i % C]);
+    return (rsqrtf(row[ri] / row_mean[ri / R]) * rsqrtf(col[(ri / R) * C + i % C])) * x;
   }
 };
 
@@ -141,13 +141,15 @@ struct ApplyScalars {
 template <typename T>
 __global__ void apply_update(T* __restrict__ p, const T* __restrict__ g, int64_t n, UpdateSource src,
                              float* __restrict__ m, const float* __restrict__ sums, ApplyScalars s) {
-  const float count = static_cast<float>(n);
-  const float alpha = s.rho * (s.scale_parameter ? fmaxf(s.eps2, sqrtf(sums[1] / count)) : 1.f);
-  const float factor = alpha / fmaxf(1.f, sqrtf(sums[0] / count) / s.clip_threshold);
+  // RMS as HF forms it: ||x|| / sqrt(numel), each in fp32 (the branch points max(eps2, RMS(X))
+  // and max(1, RMS(U) / d) then fall on HF's side as the CPU path's do).
+  const float sqrt_n = sqrtf(static_cast<float>(n));
+  const float alpha = s.rho * (s.scale_parameter ? fmaxf(s.eps2, sqrtf(sums[1]) / sqrt_n) : 1.f);
+  const float clip = fmaxf(1.f, (sqrtf(sums[0]) / sqrt_n) / s.clip_threshold);
   const float decay = -s.weight_decay * (s.weight_decay_scaled_by_lr ? alpha : 1.f);
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * kThreads) {
-    float u = src(i, static_cast<float>(g[i])) * factor;
+    float u = src(i, static_cast<float>(g[i])) / clip * alpha;  // HF: divide by the clip, then scale
     if (s.has_beta1) {
       u = s.beta1 * m[i] + (1.f - s.beta1) * u;
       m[i] = u;
@@ -213,7 +215,7 @@ void run(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s, cudaStr
 
 bool fused_adafactor_compiled() { return true; }
 
-void fused_adafactor_update(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s) {
+void fused_adafactor_update_cuda(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s) {
   if (!t.param.is_cuda() || !t.param.is_contiguous() || !t.grad.is_contiguous() ||
       t.grad.scalar_type() != t.param.scalar_type())
     throw Error("adafactor (fused CUDA): parameter and gradient must be contiguous CUDA tensors of one dtype");

@@ -1,5 +1,5 @@
-// Builds without CUDA (or without nvcc) have no fused Adafactor; Adafactor::step never calls
-// it there, and asking for it by name is refused before it could be.
+// Builds without CUDA (or without nvcc) have no fused Adafactor kernels; CUDA parameters asking
+// for the fused update are refused before it could be called.
 #include "common/error.h"
 #include "optim/adafactor_fused.h"
 
@@ -7,7 +7,7 @@ namespace symtune {
 
 bool fused_adafactor_compiled() { return false; }
 
-void fused_adafactor_update(const FusedAdafactorTensors&, const FusedAdafactorScalars&) {
+void fused_adafactor_update_cuda(const FusedAdafactorTensors&, const FusedAdafactorScalars&) {
   throw Error("adafactor: the fused CUDA update is not compiled into this build");
 }
 

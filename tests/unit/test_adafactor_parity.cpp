@@ -83,11 +83,12 @@ TEST_P(AdafactorParity, MatchesTransformersForHundredStepsInEveryMode) {
   EXPECT_EQ(checked, 16 * 7 * 2);
 }
 
-// The CPU updates one tensor at a time, CUDA stacks same-shape tensors or runs the fused
-// kernels: all against HF.
+// One tensor at a time, same-shape tensors stacked, or the fused passes (loops on the CPU,
+// kernels on CUDA): all against HF.
 INSTANTIATE_TEST_SUITE_P(Paths, AdafactorParity,
                          ::testing::Values(ParityPath{"CpuOneByOne", "cpu", AdafactorOptions::Batching::kOneByOne},
                                            ParityPath{"CpuStacked", "cpu", AdafactorOptions::Batching::kStacked},
+                                           ParityPath{"CpuFused", "cpu", AdafactorOptions::Batching::kFused},
                                            ParityPath{"CudaStacked", "cuda", AdafactorOptions::Batching::kAuto},
                                            ParityPath{"CudaFused", "cuda", AdafactorOptions::Batching::kFused}),
                          [](const auto& info) { return std::string(info.param.name); });
