@@ -18,6 +18,7 @@ the per-step losses. Exits 1 when a loss differs from HF's by more than --loss-t
       --work /tmp/tt124 [--anchor ../shared/bench/anchor_hf.py --anchor-shape 124m] [--set k=v ...]
 """
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -109,6 +110,11 @@ def hf_replay(config, init_dir, batches_path, device, dtype, warmup):
         times.append(time.perf_counter() - t0)
     rows_seq = shape[0] * shape[1]
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else 0.0
+    # Hand the memory back: the anchors run next, in other processes, on the same GPU.
+    del model, opt, params
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
     return losses, rows_seq / statistics.median(times[warmup:]), peak
 
 
