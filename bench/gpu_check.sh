@@ -6,7 +6,8 @@
 #                                                 # bf16 parity with HF, CUDA Adafactor vs HF)
 #   bench/gpu_check.sh OUT_DIR bench [ANCHOR_PY]  # Adafactor step vs HF and fused AdamW; symtune train
 #                                                 # vs HF (same weights, batches, optimizer) and
-#                                                 # anchor_hf.py for the 124M and 1.1B shapes; NCCL world 1
+#                                                 # anchor_hf.py for the 124M shape; NCCL world 1
+#   bench/gpu_check.sh OUT_DIR bench-1b [ANCHOR_PY]  # the same comparison for the 1.1B shape
 #   bench/gpu_check.sh OUT_DIR levers             # 124M with each speed lever in turn replaced by the reference
 #
 # The CPU side of the suite runs on CPU machines (scripts/test.sh); here only what needs CUDA.
@@ -45,24 +46,32 @@ if [ "$phase" = build ]; then
   exit 0
 fi
 
+if [ "$phase" = bench ] || [ "$phase" = bench-1b ]; then
 if [ "$phase" = bench ]; then
-OMP_NUM_THREADS=16 BUILD_DIR=$build PYTHON=python3 bench/adafactor_bench.sh --shape 1.1b --device cuda --steps 5 2>&1 |
-  tee "$out/adafactor.txt"
-elapsed "adafactor"
+  OMP_NUM_THREADS=16 BUILD_DIR=$build PYTHON=python3 bench/adafactor_bench.sh --shape 1.1b --device cuda --steps 5 2>&1 |
+    tee "$out/adafactor.txt"
+  elapsed "adafactor"
+fi
 anchor_args=()
 # symtune's own kernels (fused Adafactor, SwiGLU, rotary) are opt-in until they have passed on
 # a GPU; use them when the build has them.
 fast=()
 [ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] &&
   fast=(--set optimizer.implementation=fused --set model.kernels.elementwise=fused)
-for shape in 124m 1b; do
+train_throughput() {  # train_throughput SHAPE
+  local shape=$1
   [ -n "$anchor" ] && [ -f "$anchor" ] && anchor_args=(--anchor "$anchor" --anchor-shape "$([ $shape = 1b ] && echo 1.1b || echo 124m)")
   python3 bench/train_throughput.py --symtune "$build/symtune" --config "configs/bench_${shape}_gpu.json" \
     --work "/tmp/tt_$shape" --steps 20 --label "$shape" "${anchor_args[@]}" "${fast[@]}" 2> "$out/train_throughput_$shape.log" |
     tee -a "$out/train_throughput.jsonl"
   cp "/tmp/tt_$shape/symtune/metrics.jsonl" "$out/metrics_$shape.jsonl" 2>/dev/null
   elapsed "train_throughput $shape"
-done
+}
+if [ "$phase" = bench-1b ]; then
+  train_throughput 1b
+  exit 0
+fi
+train_throughput 124m
 # The data-parallel path with an NCCL group of one (torchrun) against the single-process run
 # just made (same config, same weights): median tokens/s after the warm-up steps.
 python3 -m torch.distributed.run --no-python --standalone --nproc-per-node 1 "$build/symtune" train \
