@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU checks, on a GPU machine (CUDA LibTorch in python3, no internet, no apt), in two
-# phases that each fit one 10-minute call (run them back to back on the same warm machine):
+# The GPU checks, on a GPU machine (CUDA LibTorch in python3, no internet, no apt), in phases
+# that each fit one 10-minute call (run them back to back on the same warm machine; build first):
 #
 #   bench/gpu_check.sh OUT_DIR build              # build, CUDA tests (fast kernels vs reference ops,
 #                                                 # bf16 parity with HF, CUDA Adafactor vs HF)
@@ -13,8 +13,9 @@
 # The CPU side of the suite runs on CPU machines (scripts/test.sh); here only what needs CUDA.
 # C++ dependencies come from .devdeps/usr (Debian packages unpacked; see README, "GPU machines").
 set -uo pipefail
-out=${1:?usage: gpu_check.sh OUT_DIR build|bench [ANCHOR_PY]}
-phase=${2:?usage: gpu_check.sh OUT_DIR build|bench [ANCHOR_PY]}
+usage="usage: gpu_check.sh OUT_DIR build|bench|bench-1b|levers [ANCHOR_PY]"
+out=${1:?$usage}
+phase=${2:?$usage}
 anchor=${3:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -92,7 +93,7 @@ exit 0
 fi
 
 # ---- phase "levers": each speed lever on its own (124M, symtune only), the reference path in its place.
-[ "$phase" = levers ] || { echo "gpu_check.sh: phase must be build, bench or levers" >&2; exit 2; }
+[ "$phase" = levers ] || { echo "gpu_check.sh: $usage" >&2; exit 2; }
 fast=()
 [ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] &&
   fast=(--set optimizer.implementation=fused --set model.kernels.elementwise=fused)
