@@ -26,6 +26,11 @@ export PYTHONUNBUFFERED=1
 build=build-gpu
 start=$(date +%s)
 elapsed() { echo "[$(( $(date +%s) - start )) s] $*"; }
+# symtune's own kernels (fused Adafactor, SwiGLU, rotary) are opt-in until they have passed on
+# a GPU; the timing phases use them when the build has them.
+fast=()
+[ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] &&
+  fast=(--set optimizer.implementation=fused --set model.kernels.elementwise=fused)
 
 if [ "$phase" = build ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
@@ -54,11 +59,6 @@ if [ "$phase" = bench ]; then
   elapsed "adafactor"
 fi
 anchor_args=()
-# symtune's own kernels (fused Adafactor, SwiGLU, rotary) are opt-in until they have passed on
-# a GPU; use them when the build has them.
-fast=()
-[ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] &&
-  fast=(--set optimizer.implementation=fused --set model.kernels.elementwise=fused)
 train_throughput() {  # train_throughput SHAPE
   local shape=$1
   [ -n "$anchor" ] && [ -f "$anchor" ] && anchor_args=(--anchor "$anchor" --anchor-shape "$([ $shape = 1b ] && echo 1.1b || echo 124m)")
@@ -94,9 +94,6 @@ fi
 
 # ---- phase "levers": each speed lever on its own (124M, symtune only), the reference path in its place.
 [ "$phase" = levers ] || { echo "gpu_check.sh: $usage" >&2; exit 2; }
-fast=()
-[ -d "$build/CMakeFiles/symtune_fused_kernels.dir" ] &&
-  fast=(--set optimizer.implementation=fused --set model.kernels.elementwise=fused)
 for lever in "model.kernels.attention=sdpa_mask" "model.kernels.rms_norm=reference" "optimizer.implementation=stacked" \
              "model.kernels.elementwise=reference" "train.data_workers=0" "model.activation_checkpointing=true"; do
   python3 bench/train_throughput.py --symtune "$build/symtune" --config configs/bench_124m_gpu.json --work /tmp/tt_lever \

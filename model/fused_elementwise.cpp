@@ -1,13 +1,12 @@
 #include "model/fused_elementwise.h"
-#include "model/fused_elementwise_launch.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include <cmath>
-
 #include "common/error.h"
+#include "common/float_dispatch.h"
+#include "model/fused_elementwise_launch.h"
 
 namespace symtune {
 namespace {
@@ -23,32 +22,18 @@ void require_pair(const at::Tensor& a, const at::Tensor& b, const char* what) {
     throw Error(std::string(what) + ": expected two tensors of one shape, dtype and device (CUDA or CPU)");
 }
 
-// The CPU versions: the same single pass per element, fp32 inside, rounded once. They let the
-// CPU check the formulas and the autograd wiring that the CUDA kernels share.
-template <typename F>
-void for_each_dtype(at::ScalarType type, const char* what, F&& f) {
-  switch (type) {
-    case at::kFloat: f(float{}); break;
-    case at::kBFloat16: f(c10::BFloat16{}); break;
-    case at::kHalf: f(c10::Half{}); break;
-    default: throw Error(std::string(what) + ": expected fp32, bf16 or fp16 tensors");
-  }
-}
-
-float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
-
+// The CPU versions: the same single pass per element as the CUDA kernels, through the same
+// formulas (fused_math), so the CPU checks the arithmetic and the autograd wiring they share.
 void swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& out) {
   if (gate.is_cuda()) return launch_swiglu_forward_cuda(gate, up, out);
-  for_each_dtype(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
+  dispatch_float_type(gate.scalar_type(), "fused_swiglu: tensors", [&](auto tag) {
     using T = decltype(tag);
     const T* g = gate.const_data_ptr<T>();
     const T* u = up.const_data_ptr<T>();
     T* o = out.mutable_data_ptr<T>();
     at::parallel_for(0, gate.numel(), 4096, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const float x = static_cast<float>(g[i]);
-        o[i] = static_cast<T>(x * sigmoid(x) * static_cast<float>(u[i]));
-      }
+      for (int64_t i = begin; i < end; ++i)
+        o[i] = static_cast<T>(fused_math::swiglu(static_cast<float>(g[i]), static_cast<float>(u[i])));
     });
   });
 }
@@ -56,7 +41,7 @@ void swiglu_forward(const at::Tensor& gate, const at::Tensor& up, const at::Tens
 void swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up, const at::Tensor& grad_gate,
                      const at::Tensor& grad_up) {
   if (gate.is_cuda()) return launch_swiglu_backward_cuda(grad, gate, up, grad_gate, grad_up);
-  for_each_dtype(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
+  dispatch_float_type(gate.scalar_type(), "fused_swiglu: tensors", [&](auto tag) {
     using T = decltype(tag);
     const T* dh = grad.const_data_ptr<T>();
     const T* g = gate.const_data_ptr<T>();
@@ -65,10 +50,11 @@ void swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, const at::T
     T* du = grad_up.mutable_data_ptr<T>();
     at::parallel_for(0, gate.numel(), 4096, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
-        const float x = static_cast<float>(g[i]), v = static_cast<float>(u[i]), d = static_cast<float>(dh[i]);
-        const float s = sigmoid(x);
-        dg[i] = static_cast<T>(d * v * s * (1.f + x * (1.f - s)));
-        du[i] = static_cast<T>(d * x * s);
+        float gg, gu;
+        fused_math::swiglu_backward(static_cast<float>(dh[i]), static_cast<float>(g[i]), static_cast<float>(u[i]), gg,
+                                    gu);
+        dg[i] = static_cast<T>(gg);
+        du[i] = static_cast<T>(gu);
       }
     });
   });
@@ -78,7 +64,7 @@ void rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor&
           int sign) {
   if (x_BTHD.is_cuda()) return launch_rope_cuda(x_BTHD, cos_BTD, sin_BTD, out, sign);
   const int64_t H = x_BTHD.size(2), D = x_BTHD.size(3), half = D / 2;
-  for_each_dtype(x_BTHD.scalar_type(), "fused_rope", [&](auto tag) {
+  dispatch_float_type(x_BTHD.scalar_type(), "fused_rope: tensors", [&](auto tag) {
     using T = decltype(tag);
     const T* x = x_BTHD.const_data_ptr<T>();
     const T* cs = cos_BTD.const_data_ptr<T>();
@@ -89,10 +75,9 @@ void rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor&
         const int64_t d = i % D, table = (i / (H * D)) * D;
         const bool low = d < half;
         const int64_t partner = low ? d + half : d - half;
-        const float xp = static_cast<float>(x[i - d + partner]);
-        const float rotated = sign > 0 ? (low ? -xp : xp) * static_cast<float>(sn[table + d])
-                                       : (low ? xp : -xp) * static_cast<float>(sn[table + partner]);
-        o[i] = static_cast<T>(static_cast<float>(x[i]) * static_cast<float>(cs[table + d]) + rotated);
+        o[i] = static_cast<T>(fused_math::rope(static_cast<float>(x[i]), static_cast<float>(x[i - d + partner]),
+                                               static_cast<float>(cs[table + d]), static_cast<float>(sn[table + d]),
+                                               static_cast<float>(sn[table + partner]), low, sign));
       }
     });
   });

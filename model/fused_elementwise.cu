@@ -1,13 +1,12 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
-#include <c10/util/BFloat16.h>
-#include <c10/util/Half.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <string>
 
 #include "common/error.h"
+#include "common/float_dispatch.h"
 #include "model/fused_elementwise.h"
 #include "model/fused_elementwise_launch.h"
 
@@ -18,33 +17,27 @@ constexpr int kThreads = 256;
 
 int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535 * 8)); }
 
-__device__ float sigmoid(float x) { return 1.f / (1.f + __expf(-x)); }
-
 template <typename T>
 __global__ void swiglu_forward(const T* __restrict__ g, const T* __restrict__ u, T* __restrict__ out, int64_t n) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * kThreads) {
-    const float x = static_cast<float>(g[i]);
-    out[i] = static_cast<T>(x * sigmoid(x) * static_cast<float>(u[i]));
-  }
+       i += static_cast<int64_t>(gridDim.x) * kThreads)
+    out[i] = static_cast<T>(fused_math::swiglu(static_cast<float>(g[i]), static_cast<float>(u[i])));
 }
 
-// d/dg silu(g) = s (1 + g (1 - s)) with s = sigmoid(g).
 template <typename T>
 __global__ void swiglu_backward(const T* __restrict__ dh, const T* __restrict__ g, const T* __restrict__ u,
                                 T* __restrict__ dg, T* __restrict__ du, int64_t n) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * kThreads) {
-    const float x = static_cast<float>(g[i]), up = static_cast<float>(u[i]), d = static_cast<float>(dh[i]);
-    const float s = sigmoid(x);
-    dg[i] = static_cast<T>(d * up * s * (1.f + x * (1.f - s)));
-    du[i] = static_cast<T>(d * x * s);
+    float grad_gate, grad_up;
+    fused_math::swiglu_backward(static_cast<float>(dh[i]), static_cast<float>(g[i]), static_cast<float>(u[i]),
+                                grad_gate, grad_up);
+    dg[i] = static_cast<T>(grad_gate);
+    du[i] = static_cast<T>(grad_up);
   }
 }
 
-// out[d] = x[d] cos[d] + r[d] with r[d] = -x[d + D/2] sin[d] (d < D/2), x[d - D/2] sin[d] (d >= D/2).
-// sign = -1 applies the transpose: out[j] = x[j] cos[j] + x[j + D/2] sin[j + D/2] (j < D/2),
-// - x[j - D/2] sin[j - D/2] (j >= D/2), the gradient of the forward map.
+// x [B, T, H, D] against tables [B, T, D]; sign as in fused_math::rope.
 template <typename T>
 __global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T* __restrict__ sin, T* __restrict__ out,
                      int64_t n, int64_t H, int64_t D, int sign) {
@@ -55,11 +48,9 @@ __global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T
     const int64_t table = (i / (H * D)) * D;  // row (b, t) of the [B, T, D] tables
     const bool low = d < half;
     const int64_t partner = low ? d + half : d - half;
-    const float xp = static_cast<float>(x[i - d + partner]);
-    float rotated;
-    if (sign > 0) rotated = (low ? -xp : xp) * static_cast<float>(sin[table + d]);
-    else rotated = (low ? xp : -xp) * static_cast<float>(sin[table + partner]);
-    out[i] = static_cast<T>(static_cast<float>(x[i]) * static_cast<float>(cos[table + d]) + rotated);
+    out[i] = static_cast<T>(fused_math::rope(static_cast<float>(x[i]), static_cast<float>(x[i - d + partner]),
+                                             static_cast<float>(cos[table + d]), static_cast<float>(sin[table + d]),
+                                             static_cast<float>(sin[table + partner]), low, sign));
   }
 }
 
@@ -72,16 +63,6 @@ void check_launch(const char* what) {
   if (e != cudaSuccess) throw Error(std::string(what) + ": " + cudaGetErrorString(e));
 }
 
-template <typename F>
-void dispatch(at::ScalarType type, const char* what, F&& f) {
-  switch (type) {
-    case at::kFloat: f(float{}); break;
-    case at::kBFloat16: f(c10::BFloat16{}); break;
-    case at::kHalf: f(c10::Half{}); break;
-    default: throw Error(std::string(what) + ": expected fp32, bf16 or fp16 tensors");
-  }
-}
-
 }  // namespace
 
 bool fused_elementwise_compiled() { return true; }
@@ -90,7 +71,7 @@ void launch_swiglu_forward_cuda(const at::Tensor& gate, const at::Tensor& up, co
   if (nothing_to_do(gate)) return;
   const c10::cuda::CUDAGuard guard(gate.device());
   const int64_t n = gate.numel();
-  dispatch(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
+  dispatch_float_type(gate.scalar_type(), "fused_swiglu: tensors", [&](auto tag) {
     using T = decltype(tag);
     swiglu_forward<T><<<blocks_for(n), kThreads, 0, stream_of(gate)>>>(
         static_cast<const T*>(gate.data_ptr()), static_cast<const T*>(up.data_ptr()), static_cast<T*>(out.data_ptr()), n);
@@ -103,7 +84,7 @@ void launch_swiglu_backward_cuda(const at::Tensor& grad, const at::Tensor& gate,
   if (nothing_to_do(gate)) return;
   const c10::cuda::CUDAGuard guard(gate.device());
   const int64_t n = gate.numel();
-  dispatch(gate.scalar_type(), "fused_swiglu", [&](auto tag) {
+  dispatch_float_type(gate.scalar_type(), "fused_swiglu: tensors", [&](auto tag) {
     using T = decltype(tag);
     swiglu_backward<T><<<blocks_for(n), kThreads, 0, stream_of(gate)>>>(
         static_cast<const T*>(grad.data_ptr()), static_cast<const T*>(gate.data_ptr()),
@@ -118,7 +99,7 @@ void launch_rope_cuda(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const
   if (nothing_to_do(x_BTHD)) return;
   const c10::cuda::CUDAGuard guard(x_BTHD.device());
   const int64_t n = x_BTHD.numel(), H = x_BTHD.size(2), D = x_BTHD.size(3);
-  dispatch(x_BTHD.scalar_type(), "fused_rope", [&](auto tag) {
+  dispatch_float_type(x_BTHD.scalar_type(), "fused_rope: tensors", [&](auto tag) {
     using T = decltype(tag);
     rope<T><<<blocks_for(n), kThreads, 0, stream_of(x_BTHD)>>>(
         static_cast<const T*>(x_BTHD.data_ptr()), static_cast<const T*>(cos_BTD.data_ptr()),

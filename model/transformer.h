@@ -93,7 +93,6 @@ class Transformer {
   // Fast CUDA kernels or the reference ops (model/kernel_options.h). Throws when a kernel
   // asked for by name cannot run on this device, dtype or architecture.
   void set_kernels(KernelOptions kernels);
-  const KernelOptions& kernels() const { return kernels_; }
   bool uses_fused_rms_norm() const { return fused_rms_norm_; }
 
   // tokens_BT int64 -> final-norm hidden states [B, T, C]. Without `packing` each row is one

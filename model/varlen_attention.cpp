@@ -77,11 +77,11 @@ VarlenSegments make_varlen_segments(const std::vector<int32_t>& lengths, c10::De
     starts[i + 1] = starts[i] + lengths[i];
     longest = std::max<int64_t>(longest, lengths[i]);
   }
-  if (device.is_cpu()) return {at::tensor(starts, at::kInt), longest, lengths};
+  if (device.is_cpu()) return {at::tensor(starts, at::kInt), longest, lengths, starts.back()};
   // From pinned memory without waiting: the copy is queued on the stream like the kernels.
   at::Tensor host = at::empty({static_cast<int64_t>(starts.size())}, at::TensorOptions().dtype(at::kInt).pinned_memory(true));
   std::copy(starts.begin(), starts.end(), host.data_ptr<int32_t>());
-  return {host.to(device, /*non_blocking=*/true), longest, lengths};
+  return {host.to(device, /*non_blocking=*/true), longest, lengths, starts.back()};
 }
 
 std::string flash_varlen_unsupported(c10::Device device, at::ScalarType dtype, int64_t head_dim) {
@@ -97,6 +97,9 @@ at::Tensor varlen_causal_attention(const at::Tensor& q_NHD, const at::Tensor& k_
   if (q_NHD.size(1) % k_NKD.size(1) != 0)
     throw Error("variable-length attention: " + std::to_string(q_NHD.size(1)) + " query heads are not a multiple of " +
                 std::to_string(k_NKD.size(1)) + " key/value heads");
+  if (segments.tokens != q_NHD.size(0))
+    throw Error("variable-length attention: the segments cover " + std::to_string(segments.tokens) +
+                " tokens, the batch has " + std::to_string(q_NHD.size(0)));
   if (flash_varlen_unsupported(q_NHD.device(), q_NHD.scalar_type(), q_NHD.size(-1)).empty())
     return VarlenFlashFunction::apply(q_NHD.contiguous(), k_NKD.contiguous(), v_NKD.contiguous(), segments.cu_seqlens,
                                       segments.max_length, scale);
@@ -111,9 +114,6 @@ at::Tensor varlen_causal_attention(const at::Tensor& q_NHD, const at::Tensor& k_
     outputs.push_back(o.squeeze(0).transpose(0, 1));
     start += len;
   }
-  if (start != q_NHD.size(0))
-    throw Error("variable-length attention: the segments cover " + std::to_string(start) + " tokens, the batch " +
-                std::to_string(q_NHD.size(0)));
   return at::cat(outputs, 0);
 }
 

@@ -20,6 +20,7 @@ struct VarlenSegments {
   at::Tensor cu_seqlens;         // int32 [segments + 1] on the device: each segment's first token, then the total
   int64_t max_length = 0;        // longest segment
   std::vector<int32_t> lengths;  // the same on the host, for the segment-by-segment path
+  int64_t tokens = 0;            // their sum: the tokens the segments cover
 };
 
 // Lengths of the runs of equal ids in each row of a row-major [rows, seq] array, row after

@@ -1,14 +1,13 @@
 #include <ATen/ops/empty.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
-#include <c10/util/BFloat16.h>
-#include <c10/util/Half.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <string>
 
 #include "common/error.h"
+#include "common/float_dispatch.h"
 #include "optim/adafactor_fused.h"
 
 namespace symtune {
@@ -221,12 +220,8 @@ void fused_adafactor_update_cuda(const FusedAdafactorTensors& t, const FusedAdaf
     throw Error("adafactor (fused CUDA): parameter and gradient must be contiguous CUDA tensors of one dtype");
   const c10::cuda::CUDAGuard guard(t.param.device());
   cudaStream_t stream = c10::cuda::getCurrentCUDAStream(t.param.device().index()).stream();
-  switch (t.param.scalar_type()) {
-    case at::kFloat: run<float>(t, s, stream); break;
-    case at::kBFloat16: run<c10::BFloat16>(t, s, stream); break;
-    case at::kHalf: run<c10::Half>(t, s, stream); break;
-    default: throw Error("adafactor (fused CUDA): parameters must be fp32, bf16 or fp16");
-  }
+  dispatch_float_type(t.param.scalar_type(), "adafactor (fused CUDA): parameters",
+                      [&](auto tag) { run<decltype(tag)>(t, s, stream); });
   // Written through a raw pointer: tell autograd the tensor changed, as copy_ would.
   t.param.unsafeGetTensorImpl()->bump_version();
 }

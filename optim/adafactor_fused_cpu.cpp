@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/float_dispatch.h"
 #include "optim/adafactor_fused.h"
 
 namespace symtune {
@@ -147,12 +148,8 @@ void fused_adafactor_update_cpu(const FusedAdafactorTensors& t, const FusedAdafa
   if (!t.param.is_cpu() || !t.param.is_contiguous() || !t.grad.is_contiguous() ||
       t.grad.scalar_type() != t.param.scalar_type())
     throw Error("adafactor (fused): parameter and gradient must be contiguous tensors of one dtype");
-  switch (t.param.scalar_type()) {
-    case at::kFloat: run<float>(t, s); break;
-    case at::kBFloat16: run<c10::BFloat16>(t, s); break;
-    case at::kHalf: run<c10::Half>(t, s); break;
-    default: throw Error("adafactor (fused): parameters must be fp32, bf16 or fp16");
-  }
+  dispatch_float_type(t.param.scalar_type(), "adafactor (fused): parameters",
+                      [&](auto tag) { run<decltype(tag)>(t, s); });
   t.param.unsafeGetTensorImpl()->bump_version();
 }
 

@@ -64,6 +64,15 @@ TEST(SegmentLengths, RunsOfEqualIdsPerRow) {
   const VarlenSegments s = make_varlen_segments({3, 2, 1, 6}, c10::Device("cpu"));
   EXPECT_TRUE(at::equal(s.cu_seqlens, at::tensor({0, 3, 5, 6, 12}, at::kInt)));
   EXPECT_EQ(s.max_length, 6);
+  EXPECT_EQ(s.tokens, 12);
+  // Segments that do not cover the batch are refused, whichever path would run.
+  const at::Tensor q = at::randn({11, 2, 8}), kv = at::randn({11, 1, 8});
+  try {
+    varlen_causal_attention(q, kv, kv, s, 1.0);
+    FAIL() << "segments covering 12 tokens were accepted for 11";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the segments cover 12 tokens, the batch has 11"), std::string::npos) << e.what();
+  }
 }
 
 TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
