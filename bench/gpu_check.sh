@@ -35,10 +35,11 @@ fast=()
 if [ "$phase" = build ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
   python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' | tee -a "$out/gpu.txt"
-  SYMTUNE_BUILD_TARGETS="symtune test_kernels test_hf_parity test_adafactor_parity bench_adafactor_step" \
+  SYMTUNE_BUILD_TARGETS="symtune test_kernels test_kernels_emulated test_hf_parity test_adafactor_parity bench_adafactor_step" \
     scripts/setup.sh --torch system --build-dir "$build" 2>&1 | grep -E "error|FAILED|\[setup\] done" | head -40
   elapsed "build"
   "$build/tests/test_kernels" 2>&1 | grep -E "cuda kernels|OK|FAILED|PASSED|Failure|error|rel" | tee "$out/kernels.txt"
+  "$build/tests/test_kernels_emulated" 2>&1 | grep -E "PASSED|FAILED|Failure" | tee -a "$out/kernels.txt"
   python3 tests/python/make_hf_fixtures.py "$build/tests/hf_fixtures" > /dev/null 2>&1
   SYMTUNE_HF_FIXTURES=$build/tests/hf_fixtures "$build/tests/test_hf_parity" 2>&1 |
     grep -E "bf16 cuda|OK|FAILED|PASSED" | tee "$out/parity.txt"

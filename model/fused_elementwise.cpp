@@ -63,7 +63,7 @@ void swiglu_backward(const at::Tensor& grad, const at::Tensor& gate, const at::T
 void rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD, const at::Tensor& out,
           int sign) {
   if (x_BTHD.is_cuda()) return launch_rope_cuda(x_BTHD, cos_BTD, sin_BTD, out, sign);
-  const int64_t H = x_BTHD.size(2), D = x_BTHD.size(3), half = D / 2;
+  const int64_t H = x_BTHD.size(2), D = x_BTHD.size(3);
   dispatch_float_type(x_BTHD.scalar_type(), "fused_rope: tensors", [&](auto tag) {
     using T = decltype(tag);
     const T* x = x_BTHD.const_data_ptr<T>();
@@ -71,14 +71,7 @@ void rope(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor&
     const T* sn = sin_BTD.const_data_ptr<T>();
     T* o = out.mutable_data_ptr<T>();
     at::parallel_for(0, x_BTHD.numel(), 4096, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const int64_t d = i % D, table = (i / (H * D)) * D;
-        const bool low = d < half;
-        const int64_t partner = low ? d + half : d - half;
-        o[i] = static_cast<T>(fused_math::rope(static_cast<float>(x[i]), static_cast<float>(x[i - d + partner]),
-                                               static_cast<float>(cs[table + d]), static_cast<float>(sn[table + d]),
-                                               static_cast<float>(sn[table + partner]), low, sign));
-      }
+      for (int64_t i = begin; i < end; ++i) o[i] = static_cast<T>(fused_math::rope_at(x, cs, sn, i, H, D, sign));
     });
   });
 }

@@ -8,51 +8,15 @@
 #include "common/error.h"
 #include "common/float_dispatch.h"
 #include "model/fused_elementwise.h"
+#include "model/fused_elementwise_kernels.cuh"
 #include "model/fused_elementwise_launch.h"
 
 namespace symtune {
 namespace {
 
-constexpr int kThreads = 256;
+using namespace elementwise_kernels;
 
 int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535 * 8)); }
-
-template <typename T>
-__global__ void swiglu_forward(const T* __restrict__ g, const T* __restrict__ u, T* __restrict__ out, int64_t n) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * kThreads)
-    out[i] = static_cast<T>(fused_math::swiglu(static_cast<float>(g[i]), static_cast<float>(u[i])));
-}
-
-template <typename T>
-__global__ void swiglu_backward(const T* __restrict__ dh, const T* __restrict__ g, const T* __restrict__ u,
-                                T* __restrict__ dg, T* __restrict__ du, int64_t n) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * kThreads) {
-    float grad_gate, grad_up;
-    fused_math::swiglu_backward(static_cast<float>(dh[i]), static_cast<float>(g[i]), static_cast<float>(u[i]),
-                                grad_gate, grad_up);
-    dg[i] = static_cast<T>(grad_gate);
-    du[i] = static_cast<T>(grad_up);
-  }
-}
-
-// x [B, T, H, D] against tables [B, T, D]; sign as in fused_math::rope.
-template <typename T>
-__global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T* __restrict__ sin, T* __restrict__ out,
-                     int64_t n, int64_t H, int64_t D, int sign) {
-  const int64_t half = D / 2;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * kThreads) {
-    const int64_t d = i % D;
-    const int64_t table = (i / (H * D)) * D;  // row (b, t) of the [B, T, D] tables
-    const bool low = d < half;
-    const int64_t partner = low ? d + half : d - half;
-    out[i] = static_cast<T>(fused_math::rope(static_cast<float>(x[i]), static_cast<float>(x[i - d + partner]),
-                                             static_cast<float>(cos[table + d]), static_cast<float>(sin[table + d]),
-                                             static_cast<float>(sin[table + partner]), low, sign));
-  }
-}
 
 cudaStream_t stream_of(const at::Tensor& t) { return c10::cuda::getCurrentCUDAStream(t.device().index()).stream(); }
 

@@ -40,6 +40,19 @@ SYMTUNE_HOST_DEVICE inline float rope(float x, float x_partner, float cos_d, flo
   return x * cos_d + rotated;
 }
 
+// Element i of the rotation of x [B, T, H, D] against the tables [B, T, D], all contiguous:
+// the index arithmetic that the CPU loop and the CUDA kernel share.
+template <typename T>
+SYMTUNE_HOST_DEVICE inline float rope_at(const T* x, const T* cos, const T* sin, int64_t i, int64_t H, int64_t D,
+                                         int sign) {
+  const int64_t half = D / 2, d = i % D;
+  const int64_t table = (i / (H * D)) * D;  // row (b, t) of the tables
+  const bool low = d < half;
+  const int64_t partner = low ? d + half : d - half;
+  return rope(static_cast<float>(x[i]), static_cast<float>(x[i - d + partner]), static_cast<float>(cos[table + d]),
+              static_cast<float>(sin[table + d]), static_cast<float>(sin[table + partner]), low, sign);
+}
+
 }  // namespace fused_math
 
 void launch_swiglu_forward_cuda(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& out);

@@ -2,9 +2,10 @@
 // column statistics, one for the update's RMS (and the parameter's), one that applies
 // clipping, step size, first moment, weight decay and the rounded write to the parameter's
 // dtype. The same formulas as Adafactor::step (adafactor.h); the tests hold this path to HF's
-// Adafactor like the others. On CUDA four kernels (optim/adafactor_fused.cu, compiled when CMake
-// finds a CUDA LibTorch and nvcc; fused_adafactor_compiled() says whether it was); on the CPU
-// the same passes as loops (optim/adafactor_fused_cpu.cpp).
+// Adafactor like the others. On CUDA four kernels (optim/adafactor_fused_kernels.cuh, launched
+// by optim/adafactor_fused.cu, compiled when CMake finds a CUDA LibTorch and nvcc;
+// fused_adafactor_compiled() says whether it was); on the CPU the same passes as loops
+// (optim/adafactor_fused_cpu.cpp).
 // Must not include data/ or trainer/.
 #pragma once
 
