@@ -1,7 +1,6 @@
 #include "model/varlen_attention.h"
 
 #include <ATen/ATen.h>
-#include <torch/csrc/autograd/custom_function.h>
 
 #ifdef SYMTUNE_WITH_CUDA
 #include <c10/cuda/CUDAFunctions.h>
@@ -12,34 +11,6 @@
 
 namespace symtune {
 namespace {
-
-using torch::autograd::AutogradContext;
-using torch::autograd::variable_list;
-
-// LibTorch exposes the kernels (_flash_attention_forward/_backward) but no autograd formula
-// for their variable-length form, so the pair is wired up here.
-struct VarlenFlashFunction : torch::autograd::Function<VarlenFlashFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                            const at::Tensor& cu_seqlens, int64_t max_length, double scale) {
-    auto [out, logsumexp, rng_state, unused, debug_mask] =
-        at::_flash_attention_forward(q, k, v, cu_seqlens, cu_seqlens, max_length, max_length, /*dropout_p=*/0.0,
-                                     /*is_causal=*/true, /*return_debug_mask=*/false, scale);
-    ctx->save_for_backward({q, k, v, out, logsumexp, cu_seqlens, rng_state, unused});
-    ctx->saved_data["max_length"] = max_length;
-    ctx->saved_data["scale"] = scale;
-    return out;
-  }
-
-  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
-    const variable_list s = ctx->get_saved_variables();
-    const int64_t max_length = ctx->saved_data["max_length"].toInt();
-    auto [dq, dk, dv] = at::_flash_attention_backward(grad_outputs[0].contiguous(), s[0], s[1], s[2], s[3], s[4], s[5],
-                                                      s[5], max_length, max_length, /*dropout_p=*/0.0,
-                                                      /*is_causal=*/true, s[6], s[7],
-                                                      ctx->saved_data["scale"].toDouble());
-    return {dq, dk, dv, at::Tensor(), at::Tensor(), at::Tensor()};
-  }
-};
 
 int compute_capability_major(c10::Device device) {
 #ifdef SYMTUNE_WITH_CUDA
@@ -101,8 +72,12 @@ at::Tensor varlen_causal_attention(const at::Tensor& q_NHD, const at::Tensor& k_
     throw Error("variable-length attention: the segments cover " + std::to_string(segments.tokens) +
                 " tokens, the batch has " + std::to_string(q_NHD.size(0)));
   if (flash_varlen_unsupported(q_NHD.device(), q_NHD.scalar_type(), q_NHD.size(-1)).empty())
-    return VarlenFlashFunction::apply(q_NHD.contiguous(), k_NKD.contiguous(), v_NKD.contiguous(), segments.cu_seqlens,
-                                      segments.max_length, scale);
+    // LibTorch's autograd knows this op (its backward is _flash_attention_backward with the same
+    // cumulative lengths, as for nested tensors); outputs past the first are statistics.
+    return std::get<0>(at::_flash_attention_forward(q_NHD.contiguous(), k_NKD.contiguous(), v_NKD.contiguous(),
+                                                    segments.cu_seqlens, segments.cu_seqlens, segments.max_length,
+                                                    segments.max_length, /*dropout_p=*/0.0, /*is_causal=*/true,
+                                                    /*return_debug_mask=*/false, scale));
   // Segment by segment: [len, heads, D] -> [1, heads, len, D] for SDPA, causal within it.
   std::vector<at::Tensor> outputs;
   int64_t start = 0;
