@@ -96,7 +96,8 @@ fi
 # ---- phase "levers": each speed lever on its own (124M, symtune only), the reference path in its place.
 [ "$phase" = levers ] || { echo "gpu_check.sh: $usage" >&2; exit 2; }
 for lever in "model.kernels.attention=sdpa_mask" "model.kernels.rms_norm=reference" "optimizer.implementation=stacked" \
-             "model.kernels.elementwise=reference" "train.data_workers=0" "model.activation_checkpointing=true"; do
+             "model.kernels.elementwise=reference" "train.data_workers=0" "model.activation_checkpointing=true" \
+             "model.kernels.loss=chunked"; do
   python3 bench/train_throughput.py --symtune "$build/symtune" --config configs/bench_124m_gpu.json --work /tmp/tt_lever \
     --steps 12 --skip-hf-replay --label "124m with $lever" "${fast[@]}" --set "$lever" 2>> "$out/levers.log" |
     tee -a "$out/train_throughput.jsonl"

@@ -24,4 +24,10 @@ KernelOptions::Elementwise parse_elementwise_kernel(const std::string& name, con
   throw Error(where + ": expected \"reference\" or \"fused\", found \"" + name + "\"");
 }
 
+KernelOptions::Loss parse_loss_kernel(const std::string& name, const std::string& where) {
+  if (name == "reference") return KernelOptions::Loss::kReference;
+  if (name == "chunked") return KernelOptions::Loss::kChunked;
+  throw Error(where + ": expected \"reference\" or \"chunked\", found \"" + name + "\"");
+}
+
 }  // namespace symtune

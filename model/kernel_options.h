@@ -21,6 +21,11 @@ struct KernelOptions {
   // variable-length path (model/fused_elementwise.h); "reference": LibTorch ops. Opt-in until
   // the CUDA tests have passed on a GPU: the hand-written kernels are not chosen by default.
   enum class Elementwise { kReference, kFused } elementwise = Elementwise::kReference;
+  // The training loss over target tokens: "reference" forms the fp32 logits of every target
+  // token of a micro-batch at once (and autograd keeps their log-probabilities for backward);
+  // "chunked" takes them a chunk at a time and forms them again in backward
+  // (model/chunked_cross_entropy.h): less memory, one more projection matmul.
+  enum class Loss { kReference, kChunked } loss = Loss::kReference;
 };
 
 // "auto" | "sdpa_mask" | "flash_varlen"; `where` names the setting in errors.
@@ -29,5 +34,7 @@ KernelOptions::Attention parse_attention_kernel(const std::string& name, const s
 KernelOptions::RmsNorm parse_rms_norm_kernel(const std::string& name, const std::string& where);
 // "reference" | "fused"
 KernelOptions::Elementwise parse_elementwise_kernel(const std::string& name, const std::string& where);
+// "reference" | "chunked"
+KernelOptions::Loss parse_loss_kernel(const std::string& name, const std::string& where);
 
 }  // namespace symtune

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "model/activation_checkpoint.h"
+#include "model/chunked_cross_entropy.h"
 #include "model/fused_elementwise.h"
 #include "model/rope.h"
 #include "model/varlen_attention.h"
@@ -328,8 +329,17 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
   return rms_norm(x, weights_.final_norm_C);
 }
 
-at::Tensor Transformer::logits(const at::Tensor& hidden_BTC) {
-  return at::linear(hidden_BTC, config_.tie_word_embeddings ? weights_.embed_VxC : weights_.lm_head_VxC);
+const at::Tensor& Transformer::output_projection() const {
+  return config_.tie_word_embeddings ? weights_.embed_VxC : weights_.lm_head_VxC;
+}
+
+at::Tensor Transformer::logits(const at::Tensor& hidden_BTC) { return at::linear(hidden_BTC, output_projection()); }
+
+at::Tensor Transformer::cross_entropy_sum(const at::Tensor& hidden_NC, const at::Tensor& labels_N) {
+  if (kernels_.loss == KernelOptions::Loss::kChunked)
+    return chunked_cross_entropy_sum(hidden_NC, output_projection(), labels_N,
+                                     cross_entropy_chunk_rows(config_.vocab_size));
+  return at::cross_entropy_loss(logits(hidden_NC).to(at::kFloat), labels_N, {}, at::Reduction::Sum);
 }
 
 KVCache Transformer::make_cache(int64_t batch, int64_t capacity) const {

@@ -99,6 +99,9 @@ class Transformer {
   // causal sequence starting at position 0.
   at::Tensor hidden_states(const at::Tensor& tokens_BT, const std::optional<PackedRows>& packing = std::nullopt);
   at::Tensor logits(const at::Tensor& hidden_BTC);
+  // Sum over rows of the cross-entropy of logits(hidden_NC) against labels_N (every label a
+  // class), fp32; the whole projection at once or chunk by chunk, by model.kernels.loss.
+  at::Tensor cross_entropy_sum(const at::Tensor& hidden_NC, const at::Tensor& labels_N);
   at::Tensor forward(const at::Tensor& tokens_BT, const std::optional<PackedRows>& packing = std::nullopt) {
     return logits(hidden_states(tokens_BT, packing));
   }
@@ -110,6 +113,7 @@ class Transformer {
  private:
   at::Tensor embed(const at::Tensor& tokens_BT);
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
+  const at::Tensor& output_projection() const;  // lm_head, or the embedding when tied
   void resolve_kernels();
   bool use_varlen_attention(const std::optional<PackedRows>& packing, int64_t T) const;
 

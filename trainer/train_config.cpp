@@ -80,11 +80,13 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
     const json kernels = model["kernels"];
     const std::string kw = origin + ": model.kernels";
     if (!kernels.is_object()) throw Error(kw + ": expected an object, found " + kernels.dump());
-    require_known_keys(kernels, {"attention", "rms_norm", "elementwise"}, kw);
-    std::string attention = "auto", rms_norm = "auto", elementwise = "reference";
+    require_known_keys(kernels, {"attention", "rms_norm", "elementwise", "loss"}, kw);
+    std::string attention = "auto", rms_norm = "auto", elementwise = "reference", loss = "reference";
     read(kernels, "attention", attention, kw);
     read(kernels, "rms_norm", rms_norm, kw);
     read(kernels, "elementwise", elementwise, kw);
+    read(kernels, "loss", loss, kw);
+    c.model.kernels.loss = parse_loss_kernel(loss, kw + ".loss");
     c.model.kernels.elementwise = parse_elementwise_kernel(elementwise, kw + ".elementwise");
     c.model.kernels.attention = parse_attention_kernel(attention, kw + ".attention");
     c.model.kernels.rms_norm = parse_rms_norm_kernel(rms_norm, kw + ".rms_norm");

@@ -267,8 +267,7 @@ at::Tensor Trainer::micro_batch_loss_sum(const DeviceBatch& b) {
   // Logits only where there is a target: a few percent of positions, so the [T, V] logits of
   // the whole row are never formed.
   const at::Tensor mask_BT = b.labels_BT.ne(-100);
-  at::Tensor logits_NV = model_->logits(hidden_BTC.index({mask_BT})).to(at::kFloat);
-  return at::cross_entropy_loss(logits_NV, b.labels_BT.index({mask_BT}), {}, at::Reduction::Sum);
+  return model_->cross_entropy_sum(hidden_BTC.index({mask_BT}), b.labels_BT.index({mask_BT}));
 }
 
 Trainer::StepResult Trainer::train_step() {

@@ -1,5 +1,5 @@
 // The fast kernels against the reference ops. On CPU: segment lengths, the kernel options'
-// rules and errors, and the fused RMSNorm formula. On CUDA (GPU machines): packed rows through
+// rules and errors, the fused RMSNorm formula and the chunked loss. On CUDA (GPU machines): packed rows through
 // FlashAttention's variable-length kernel and the fused RMSNorm give the reference path's
 // logits and gradients to bf16 precision, for plain and grouped-query attention.
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "model/activation_memory.h"
+#include "model/chunked_cross_entropy.h"
 #include "model/fused_elementwise.h"
 #include "model/rope.h"
 #include "model/transformer.h"
@@ -98,6 +99,8 @@ TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
   EXPECT_THROW(g.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kFused}), Error);
   EXPECT_EQ(parse_elementwise_kernel("fused", "x"), KernelOptions::Elementwise::kFused);
   EXPECT_THROW(parse_elementwise_kernel("auto", "model.kernels.elementwise"), Error);
+  EXPECT_EQ(parse_loss_kernel("chunked", "x"), KernelOptions::Loss::kChunked);
+  EXPECT_THROW(parse_loss_kernel("fused", "model.kernels.loss"), Error);
 }
 
 // The activation estimate against the one measurement we have (H200, 124M Llama, bf16, 16 x 2560
@@ -233,6 +236,47 @@ void expect_fused_elementwise_match_reference(c10::Device device) {
     EXPECT_LE(test::max_abs_diff(fused_rope_out.to(at::kFloat), ref_rope.to(at::kFloat)), tol * 10) << "rope";
     EXPECT_LE(test::max_abs_diff(fused_dx.to(at::kFloat), ref_dx.to(at::kFloat)), tol * 10) << "rope grad";
   }
+}
+
+// The chunked loss against the reference (fp32 logits of all rows, at::cross_entropy_loss):
+// loss and both gradients, chunks of one row, several uneven ones, exactly all rows, more.
+void expect_chunked_cross_entropy_matches_reference(c10::Device device) {
+  for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    const double tol = dtype == at::kFloat ? 2e-6 : 2e-2;
+    const auto opts = at::TensorOptions().device(device).dtype(dtype);
+    at::manual_seed(5);
+    const int64_t N = 37, C = 24, V = 301;
+    const at::Tensor hidden = at::randn({N, C}, opts).requires_grad_(true);
+    const at::Tensor weight = (at::randn({V, C}, opts) * 0.3).requires_grad_(true);
+    const at::Tensor labels = at::randint(0, V, {N}, at::TensorOptions().device(device).dtype(at::kLong));
+    const at::Tensor ref = at::cross_entropy_loss(at::linear(hidden, weight).to(at::kFloat), labels, {},
+                                                  at::Reduction::Sum);
+    const auto ref_grads = torch::autograd::grad({ref * 0.5}, {hidden, weight});
+    for (int64_t chunk : {int64_t{1}, int64_t{5}, N, int64_t{100}}) {
+      const at::Tensor loss = chunked_cross_entropy_sum(hidden, weight, labels, chunk);
+      ASSERT_EQ(loss.scalar_type(), at::kFloat);
+      const auto grads = torch::autograd::grad({loss * 0.5}, {hidden, weight});
+      const std::string what = std::string(c10::toString(dtype)) + ", chunks of " + std::to_string(chunk);
+      EXPECT_NEAR(loss.item<double>(), ref.item<double>(), tol * std::abs(ref.item<double>())) << what;
+      for (int i = 0; i < 2; ++i) {
+        const at::Tensor a = grads[i].to(at::kFloat), b = ref_grads[i].to(at::kFloat);
+        EXPECT_LE(test::max_abs_diff(a, b), tol * b.abs().max().item<double>())
+            << what << ": gradient of the " << (i == 0 ? "hidden states" : "projection");
+      }
+    }
+  }
+  EXPECT_THROW(chunked_cross_entropy_sum(at::zeros({3, 4}), at::zeros({5, 4}), at::zeros({2}, at::kLong), 2), Error);
+  EXPECT_EQ(cross_entropy_chunk_rows(32000), 1048);
+  EXPECT_EQ(cross_entropy_chunk_rows(1 << 20), 64);
+}
+
+TEST(KernelOptions, ChunkedCrossEntropyMatchesTheReferenceOnTheCpu) {
+  expect_chunked_cross_entropy_matches_reference(c10::Device("cpu"));
+}
+
+TEST(CudaKernels, ChunkedCrossEntropyMatchesTheReference) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  expect_chunked_cross_entropy_matches_reference(c10::Device("cuda"));
 }
 
 TEST(KernelOptions, FusedSwigluAndRopeLoopsMatchTheReferenceOpsOnTheCpu) {
