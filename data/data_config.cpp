@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/json_keys.h"
+#include "common/json_values.h"
 
 namespace symtune {
 namespace fs = std::filesystem;
@@ -68,53 +69,53 @@ DataConfig parse_data_config(const nlohmann::json& j, const std::string& where, 
                       "tokenizer"},
                      where);
   DataConfig c;
-  try {
-    auto path = [&](const char* key, std::string& out) {
-      if (j.contains(key)) out = resolve_path(j[key].get<std::string>(), base_dir, where + "." + key);
-    };
-    if (j.contains("classification_dir") && j["classification_dir"] == "builtin:synthetic")
-      c.classification_dir = "builtin:synthetic";
-    else path("classification_dir", c.classification_dir);
-    path("flan_templates", c.flan_templates);
-    if (j.contains("tokenizer") && j["tokenizer"] == "bytes") c.tokenizer = "bytes";
-    else path("tokenizer", c.tokenizer);
-    if (j.contains("tuning_datasets")) c.tuning_datasets = j["tuning_datasets"].get<std::vector<std::string>>();
-    if (j.contains("held_out_datasets")) c.held_out_datasets = j["held_out_datasets"].get<std::vector<std::string>>();
-    if (j.contains("instruction_files"))
-      for (const auto& f : j["instruction_files"].get<std::vector<std::string>>())
-        c.instruction_files.push_back(resolve_path(f, base_dir, where + ".instruction_files"));
-    if (j.contains("max_examples_per_dataset")) c.max_examples_per_dataset = j["max_examples_per_dataset"].get<int64_t>();
-    if (j.contains("weighting")) {
-      const std::string w = j["weighting"].get<std::string>();
-      if (w == "uniform") c.weighting = DatasetWeighting::kUniform;
-      else if (w == "proportional") c.weighting = DatasetWeighting::kProportional;
-      else if (w == "proportional_capped") c.weighting = DatasetWeighting::kProportionalCapped;
-      else throw Error(where + ": 'weighting' must be uniform, proportional or proportional_capped, found \"" + w + "\"");
-    }
-    if (j.contains("weight_cap_examples")) c.weight_cap_examples = j["weight_cap_examples"].get<int64_t>();
-    if (j.contains("symbol_fraction")) c.symbol_fraction = j["symbol_fraction"].get<double>();
-    if (j.contains("exemplars_per_class")) {
-      const auto k = j["exemplars_per_class"].get<std::vector<int64_t>>();
-      if (k.size() != 2) throw Error(where + ": 'exemplars_per_class' must be [min, max]");
-      c.exemplars_min = k[0];
-      c.exemplars_max = k[1];
-    }
-    if (j.contains("instruction_from_classification"))
-      c.instruction_from_classification = j["instruction_from_classification"].get<bool>();
-    if (j.contains("symbols")) {
-      c.symbols = parse_symbol_pool_config(j["symbols"], where + ".symbols");
-      if (c.symbols.word_list_required)
-        c.symbols.word_list = resolve_path(c.symbols.word_list, base_dir, where + ".symbols.word_list");
-    }
-    if (j.contains("max_input_tokens")) c.max_input_tokens = j["max_input_tokens"].get<int64_t>();
-    if (j.contains("max_target_tokens")) c.max_target_tokens = j["max_target_tokens"].get<int64_t>();
-    if (j.contains("pack")) c.pack = j["pack"].get<bool>();
-    if (j.contains("pack_fill_attempts")) c.pack_fill_attempts = j["pack_fill_attempts"].get<int64_t>();
-    if (j.contains("rows_per_batch")) c.rows_per_batch = j["rows_per_batch"].get<int64_t>();
-    if (j.contains("seed")) c.seed = j["seed"].get<uint64_t>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where + ": wrong value type: " + e.what());
+  auto path = [&](const char* key, std::string& out) {
+    std::string value;
+    read_value(j, key, value, where);
+    if (!value.empty()) out = resolve_path(value, base_dir, where + "." + key);
+  };
+  if (j.contains("classification_dir") && j["classification_dir"] == "builtin:synthetic")
+    c.classification_dir = "builtin:synthetic";
+  else path("classification_dir", c.classification_dir);
+  path("flan_templates", c.flan_templates);
+  if (j.contains("tokenizer") && j["tokenizer"] == "bytes") c.tokenizer = "bytes";
+  else path("tokenizer", c.tokenizer);
+  read_value(j, "tuning_datasets", c.tuning_datasets, where);
+  read_value(j, "held_out_datasets", c.held_out_datasets, where);
+  std::vector<std::string> instruction_files;
+  read_value(j, "instruction_files", instruction_files, where);
+  for (const auto& f : instruction_files)
+    c.instruction_files.push_back(resolve_path(f, base_dir, where + ".instruction_files"));
+  read_value(j, "max_examples_per_dataset", c.max_examples_per_dataset, where);
+  if (j.contains("weighting")) {
+    std::string w;
+    read_value(j, "weighting", w, where);
+    if (w == "uniform") c.weighting = DatasetWeighting::kUniform;
+    else if (w == "proportional") c.weighting = DatasetWeighting::kProportional;
+    else if (w == "proportional_capped") c.weighting = DatasetWeighting::kProportionalCapped;
+    else throw Error(where + ": 'weighting' must be uniform, proportional or proportional_capped, found \"" + w + "\"");
   }
+  read_value(j, "weight_cap_examples", c.weight_cap_examples, where);
+  read_value(j, "symbol_fraction", c.symbol_fraction, where);
+  if (j.contains("exemplars_per_class")) {
+    std::vector<int64_t> k;
+    read_value(j, "exemplars_per_class", k, where);
+    if (k.size() != 2) throw Error(where + ": 'exemplars_per_class' must be [min, max]");
+    c.exemplars_min = k[0];
+    c.exemplars_max = k[1];
+  }
+  read_value(j, "instruction_from_classification", c.instruction_from_classification, where);
+  if (j.contains("symbols")) {
+    c.symbols = parse_symbol_pool_config(j["symbols"], where + ".symbols");
+    if (c.symbols.word_list_required)
+      c.symbols.word_list = resolve_path(c.symbols.word_list, base_dir, where + ".symbols.word_list");
+  }
+  read_value(j, "max_input_tokens", c.max_input_tokens, where);
+  read_value(j, "max_target_tokens", c.max_target_tokens, where);
+  read_value(j, "pack", c.pack, where);
+  read_value(j, "pack_fill_attempts", c.pack_fill_attempts, where);
+  read_value(j, "rows_per_batch", c.rows_per_batch, where);
+  read_value(j, "seed", c.seed, where);
   c.validate(where);
   return c;
 }

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/json_keys.h"
+#include "common/json_values.h"
 #include "data/rng.h"
 
 namespace symtune {
@@ -33,20 +34,14 @@ SymbolPoolConfig parse_symbol_pool_config(const nlohmann::json& j, const std::st
                          "heldout_integer_end", "heldout_words", "seed"},
                      where);
   SymbolPoolConfig c;
-  try {
-    if (j.contains("word_list")) {
-      c.word_list = j["word_list"].get<std::string>();
-      c.word_list_required = !c.word_list.empty();
-    }
-    for (auto [key, field] : {std::pair{"tuning_integers", &c.tuning_integers},
-                              {"tuning_letter_strings", &c.tuning_letter_strings}, {"tuning_words", &c.tuning_words},
-                              {"heldout_integer_begin", &c.heldout_integer_begin},
-                              {"heldout_integer_end", &c.heldout_integer_end}, {"heldout_words", &c.heldout_words}})
-      if (j.contains(key)) *field = j[key].get<int64_t>();
-    if (j.contains("seed")) c.seed = j["seed"].get<uint64_t>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where + ": wrong value type: " + e.what());
-  }
+  read_value(j, "word_list", c.word_list, where);
+  c.word_list_required = !c.word_list.empty();
+  for (auto [key, field] : {std::pair{"tuning_integers", &c.tuning_integers},
+                            {"tuning_letter_strings", &c.tuning_letter_strings}, {"tuning_words", &c.tuning_words},
+                            {"heldout_integer_begin", &c.heldout_integer_begin},
+                            {"heldout_integer_end", &c.heldout_integer_end}, {"heldout_words", &c.heldout_words}})
+    read_value(j, key, *field, where);
+  read_value(j, "seed", c.seed, where);
   c.validate(where);
   return c;
 }

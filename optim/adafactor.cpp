@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/json_keys.h"
+#include "common/json_values.h"
 #include "optim/adafactor_fused.h"
 
 namespace symtune {
@@ -70,51 +71,29 @@ AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::str
     if (preset == "t5x") o = AdafactorOptions::t5x();
     else if (preset != "hf") throw Error(where + ": 'preset' must be \"hf\" or \"t5x\", found " + j["preset"].dump());
   }
-  auto number = [&](const char* key, double& out) {
-    if (!j.contains(key)) return;
-    if (!j[key].is_number()) throw Error(where + ": '" + key + "' must be a number, found " + j[key].dump());
-    out = j[key].get<double>();
-  };
-  auto integer = [&](const char* key, auto& out) {
-    if (!j.contains(key)) return;
-    if (!j[key].is_number_integer()) throw Error(where + ": '" + key + "' must be an integer, found " + j[key].dump());
-    out = j[key].get<std::decay_t<decltype(out)>>();
-  };
-  auto boolean = [&](const char* key, bool& out) {
-    if (!j.contains(key)) return;
-    if (!j[key].is_boolean()) throw Error(where + ": '" + key + "' must be true or false, found " + j[key].dump());
-    out = j[key].get<bool>();
-  };
-  auto optional_number = [&](const char* key, std::optional<double>& out) {
-    if (!j.contains(key)) return;
-    if (j[key].is_null()) { out.reset(); return; }
-    double v = 0;
-    number(key, v);
-    out = v;
-  };
-  optional_number("lr", o.lr);
-  boolean("relative_step", o.relative_step);
+  read_value(j, "lr", o.lr, where);
+  read_value(j, "relative_step", o.relative_step, where);
   // An explicit lr without an explicit relative_step means the user wants that rate (HF's
   // default relative_step=true would otherwise reject it).
   if (o.lr && !j.contains("relative_step")) o.relative_step = false;
-  boolean("warmup_init", o.warmup_init);
-  boolean("scale_parameter", o.scale_parameter);
-  number("eps1", o.eps1);
-  number("eps2", o.eps2);
-  number("clip_threshold", o.clip_threshold);
-  number("decay_rate", o.decay_rate);
-  integer("step_offset", o.step_offset);
-  optional_number("beta1", o.beta1);
-  number("weight_decay", o.weight_decay);
-  boolean("weight_decay_scaled_by_lr", o.weight_decay_scaled_by_lr);
+  read_value(j, "warmup_init", o.warmup_init, where);
+  read_value(j, "scale_parameter", o.scale_parameter, where);
+  read_value(j, "eps1", o.eps1, where);
+  read_value(j, "eps2", o.eps2, where);
+  read_value(j, "clip_threshold", o.clip_threshold, where);
+  read_value(j, "decay_rate", o.decay_rate, where);
+  read_value(j, "step_offset", o.step_offset, where);
+  read_value(j, "beta1", o.beta1, where);
+  read_value(j, "weight_decay", o.weight_decay, where);
+  read_value(j, "weight_decay_scaled_by_lr", o.weight_decay_scaled_by_lr, where);
   if (j.contains("factored_dims")) {
     const std::string v = j["factored_dims"].is_string() ? j["factored_dims"].get<std::string>() : "";
     if (v == "last_two") o.factored_dims = FactoredDims::kLastTwo;
     else if (v == "largest_two") o.factored_dims = FactoredDims::kLargestTwo;
     else throw Error(where + ": 'factored_dims' must be \"last_two\" or \"largest_two\", found " + j["factored_dims"].dump());
   }
-  integer("min_dim_size_to_factor", o.min_dim_size_to_factor);
-  boolean("stochastic_rounding", o.stochastic_rounding);
+  read_value(j, "min_dim_size_to_factor", o.min_dim_size_to_factor, where);
+  read_value(j, "stochastic_rounding", o.stochastic_rounding, where);
   if (j.contains("implementation")) {
     const std::string v = j["implementation"].is_string() ? j["implementation"].get<std::string>() : "";
     if (v == "auto") o.batching = AdafactorOptions::Batching::kAuto;
@@ -124,7 +103,7 @@ AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::str
     else throw Error(where + ": 'implementation' must be \"auto\", \"stacked\", \"one_by_one\" or \"fused\", found " +
                      j["implementation"].dump());
   }
-  integer("seed", o.seed);
+  read_value(j, "seed", o.seed, where);
   o.validate(where);
   return o;
 }

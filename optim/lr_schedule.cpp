@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/json_keys.h"
+#include "common/json_values.h"
 
 namespace symtune {
 
@@ -45,23 +46,20 @@ double ScheduleConfig::lr_at(int64_t step) const {
 ScheduleConfig parse_schedule(const nlohmann::json& j, const std::string& where) {
   require_known_keys(j, {"kind", "peak_lr", "warmup_steps", "warmup_start_lr", "total_steps", "final_lr"}, where);
   ScheduleConfig c;
-  try {
-    if (j.contains("kind")) {
-      const std::string kind = j["kind"].get<std::string>();
-      if (kind == "constant") c.kind = ScheduleKind::kConstant;
-      else if (kind == "inverse_sqrt") c.kind = ScheduleKind::kInverseSqrt;
-      else if (kind == "cosine") c.kind = ScheduleKind::kCosine;
-      else if (kind == "linear") c.kind = ScheduleKind::kLinear;
-      else throw Error(where + ": 'kind' must be constant, inverse_sqrt, cosine or linear, found \"" + kind + "\"");
-    }
-    if (j.contains("peak_lr")) c.peak_lr = j["peak_lr"].get<double>();
-    if (j.contains("warmup_steps")) c.warmup_steps = j["warmup_steps"].get<int64_t>();
-    if (j.contains("warmup_start_lr")) c.warmup_start_lr = j["warmup_start_lr"].get<double>();
-    if (j.contains("total_steps")) c.total_steps = j["total_steps"].get<int64_t>();
-    if (j.contains("final_lr")) c.final_lr = j["final_lr"].get<double>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where + ": wrong value type: " + e.what());
+  if (j.contains("kind")) {
+    std::string kind;
+    read_value(j, "kind", kind, where);
+    if (kind == "constant") c.kind = ScheduleKind::kConstant;
+    else if (kind == "inverse_sqrt") c.kind = ScheduleKind::kInverseSqrt;
+    else if (kind == "cosine") c.kind = ScheduleKind::kCosine;
+    else if (kind == "linear") c.kind = ScheduleKind::kLinear;
+    else throw Error(where + ": 'kind' must be constant, inverse_sqrt, cosine or linear, found \"" + kind + "\"");
   }
+  read_value(j, "peak_lr", c.peak_lr, where);
+  read_value(j, "warmup_steps", c.warmup_steps, where);
+  read_value(j, "warmup_start_lr", c.warmup_start_lr, where);
+  read_value(j, "total_steps", c.total_steps, where);
+  read_value(j, "final_lr", c.final_lr, where);
   c.validate(where);
   return c;
 }

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/json_keys.h"
+#include "common/json_values.h"
 
 namespace symtune {
 namespace fs = std::filesystem;
@@ -42,16 +43,6 @@ void apply_override(json& config, const std::string& assignment, const std::stri
   }
 }
 
-template <typename T>
-void read(const json& j, const char* key, T& out, const std::string& where) {
-  if (!j.contains(key)) return;
-  try {
-    out = j[key].get<T>();
-  } catch (const json::exception&) {
-    throw Error(where + "." + key + ": wrong type, found " + j[key].dump());
-  }
-}
-
 }  // namespace
 
 TrainConfig parse_train_config(json config, const std::string& origin, const std::string& base_dir,
@@ -63,12 +54,12 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   const json model = config.value("model", json::object());
   require_known_keys(model, {"path", "init_config", "init_seed", "dtype", "device", "activation_checkpointing", "kernels"},
                      origin + ": model");
-  read(model, "path", c.model.path, origin + ": model");
+  read_value(model, "path", c.model.path, origin + ": model");
   if (!c.model.path.empty()) c.model.path = resolve_path(c.model.path, base_dir, origin + ": model.path");
   if (model.contains("init_config")) c.model.init_config = model["init_config"];
-  read(model, "init_seed", c.model.init_seed, origin + ": model");
-  read(model, "dtype", c.model.dtype, origin + ": model");
-  read(model, "device", c.model.device, origin + ": model");
+  read_value(model, "init_seed", c.model.init_seed, origin + ": model");
+  read_value(model, "dtype", c.model.dtype, origin + ": model");
+  read_value(model, "device", c.model.device, origin + ": model");
   if (model.contains("activation_checkpointing")) {
     const json& ac = model["activation_checkpointing"];
     if (ac.is_boolean()) c.model.activation_checkpointing = ac.get<bool>() ? ModelSection::Checkpointing::kOn
@@ -82,10 +73,10 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
     if (!kernels.is_object()) throw Error(kw + ": expected an object, found " + kernels.dump());
     require_known_keys(kernels, {"attention", "rms_norm", "elementwise", "loss"}, kw);
     std::string attention = "auto", rms_norm = "auto", elementwise = "reference", loss = "reference";
-    read(kernels, "attention", attention, kw);
-    read(kernels, "rms_norm", rms_norm, kw);
-    read(kernels, "elementwise", elementwise, kw);
-    read(kernels, "loss", loss, kw);
+    read_value(kernels, "attention", attention, kw);
+    read_value(kernels, "rms_norm", rms_norm, kw);
+    read_value(kernels, "elementwise", elementwise, kw);
+    read_value(kernels, "loss", loss, kw);
     c.model.kernels.loss = parse_loss_kernel(loss, kw + ".loss");
     c.model.kernels.elementwise = parse_elementwise_kernel(elementwise, kw + ".elementwise");
     c.model.kernels.attention = parse_attention_kernel(attention, kw + ".attention");
@@ -116,22 +107,22 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
                              "keep_checkpoints", "clip_grad_norm", "max_consecutive_nonfinite", "threads", "data_workers", "debug_nonfinite_steps", "collective_timeout_s", "bucket_mib",
                              "overlap_allreduce", "log_all_ranks"},
                      tw);
-  read(train, "output_dir", c.train.output_dir, tw);
+  read_value(train, "output_dir", c.train.output_dir, tw);
   c.train.output_dir = resolve_path(c.train.output_dir, fs::current_path(), tw + ".output_dir");
-  read(train, "max_steps", c.train.max_steps, tw);
-  read(train, "micro_batch_rows", c.train.micro_batch_rows, tw);
-  read(train, "log_every", c.train.log_every, tw);
-  read(train, "checkpoint_every", c.train.checkpoint_every, tw);
-  read(train, "keep_checkpoints", c.train.keep_checkpoints, tw);
-  read(train, "clip_grad_norm", c.train.clip_grad_norm, tw);
-  read(train, "max_consecutive_nonfinite", c.train.max_consecutive_nonfinite, tw);
-  read(train, "threads", c.train.threads, tw);
-  read(train, "data_workers", c.train.data_workers, tw);
-  read(train, "debug_nonfinite_steps", c.train.debug_nonfinite_steps, tw);
-  read(train, "collective_timeout_s", c.train.collective_timeout_s, tw);
-  read(train, "bucket_mib", c.train.bucket_mib, tw);
-  read(train, "overlap_allreduce", c.train.overlap_allreduce, tw);
-  read(train, "log_all_ranks", c.train.log_all_ranks, tw);
+  read_value(train, "max_steps", c.train.max_steps, tw);
+  read_value(train, "micro_batch_rows", c.train.micro_batch_rows, tw);
+  read_value(train, "log_every", c.train.log_every, tw);
+  read_value(train, "checkpoint_every", c.train.checkpoint_every, tw);
+  read_value(train, "keep_checkpoints", c.train.keep_checkpoints, tw);
+  read_value(train, "clip_grad_norm", c.train.clip_grad_norm, tw);
+  read_value(train, "max_consecutive_nonfinite", c.train.max_consecutive_nonfinite, tw);
+  read_value(train, "threads", c.train.threads, tw);
+  read_value(train, "data_workers", c.train.data_workers, tw);
+  read_value(train, "debug_nonfinite_steps", c.train.debug_nonfinite_steps, tw);
+  read_value(train, "collective_timeout_s", c.train.collective_timeout_s, tw);
+  read_value(train, "bucket_mib", c.train.bucket_mib, tw);
+  read_value(train, "overlap_allreduce", c.train.overlap_allreduce, tw);
+  read_value(train, "log_all_ranks", c.train.log_all_ranks, tw);
   if (!(c.train.collective_timeout_s > 0)) throw Error(tw + ".collective_timeout_s must be positive");
   if (!(c.train.bucket_mib > 0)) throw Error(tw + ".bucket_mib must be positive");
   if (c.train.data_workers < 0 || c.train.data_workers > 64) throw Error(tw + ".data_workers must be in 0..64");
@@ -146,10 +137,10 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   const json eval = config.value("eval", json::object());
   const std::string ew = origin + ": eval";
   require_known_keys(eval, {"every", "loss_batches", "icl_examples", "icl_exemplars_per_class"}, ew);
-  read(eval, "every", c.eval.every, ew);
-  read(eval, "loss_batches", c.eval.loss_batches, ew);
-  read(eval, "icl_examples", c.eval.icl_examples, ew);
-  read(eval, "icl_exemplars_per_class", c.eval.icl_exemplars_per_class, ew);
+  read_value(eval, "every", c.eval.every, ew);
+  read_value(eval, "loss_batches", c.eval.loss_batches, ew);
+  read_value(eval, "icl_examples", c.eval.icl_examples, ew);
+  read_value(eval, "icl_exemplars_per_class", c.eval.icl_exemplars_per_class, ew);
   if (c.eval.every < 0 || c.eval.loss_batches < 0 || c.eval.icl_examples < 0 || c.eval.icl_exemplars_per_class < 1)
     throw Error(ew + ": every, loss_batches and icl_examples must be >= 0, icl_exemplars_per_class >= 1");
   if (c.eval.every > 0 && c.data.held_out_datasets.empty())

@@ -79,5 +79,21 @@ expect_error "convert from an unknown format" "--from" "$bin" convert --from onn
 expect_error "convert of a file that is not GGUF" "x.bin: not a GGUF file" "$bin" convert --from gguf "$work/x.bin" --out "$work/o"
 expect_error "bad dtype" "--dtype: 'float64'" "$bin" export --model "$work/absent" --out "$work/o" --dtype float64
 
+
+# Config values of the wrong JSON type, in every section: named, with what was expected; nothing
+# converted on the way (3.5 is not read as 3, -1 not as a huge seed).
+demo="$(cd "$(dirname "$0")/../.." && pwd)/configs/demo_synthetic.json"
+expect_error "fractional step count" "train: 'max_steps' must be an integer, found 3.5" \
+  "$bin" train --config "$demo" --set train.max_steps=3.5 --set train.output_dir="$work/run"
+expect_error "string for a number" "data: 'symbol_fraction' must be a number, found \"half\"" \
+  "$bin" train --config "$demo" --set 'data.symbol_fraction="half"' --set train.output_dir="$work/run"
+expect_error "negative seed" "optimizer: 'seed' must be a non-negative integer, found -1" \
+  "$bin" train --config "$demo" --set optimizer.seed=-1 --set train.output_dir="$work/run"
+expect_error "list with a number" "'tuning_datasets' must be a list of strings" \
+  "$bin" train --config "$demo" --set 'data.tuning_datasets=["a", 3]' --set train.output_dir="$work/run"
+expect_error "number for a name" "schedule: 'kind' must be a string, found 3" \
+  "$bin" train --config "$demo" --set schedule.kind=3 --set train.output_dir="$work/run"
+[ -e "$work/run" ] && { echo "FAIL: a refused config still created its output directory"; failures=$((failures + 1)); }
+
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]
