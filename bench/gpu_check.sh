@@ -93,7 +93,8 @@ elapsed "bench phase done"
 exit 0
 fi
 
-# ---- phase "levers": each speed lever on its own (124M, symtune only), the reference path in its place.
+# ---- phase "levers": each speed lever on its own (124M, symtune only): the reference path in its
+# place, or (model.kernels.loss=chunked) a path that is off by default turned on.
 [ "$phase" = levers ] || { echo "gpu_check.sh: $usage" >&2; exit 2; }
 for lever in "model.kernels.attention=sdpa_mask" "model.kernels.rms_norm=reference" "optimizer.implementation=stacked" \
              "model.kernels.elementwise=reference" "train.data_workers=0" "model.activation_checkpointing=true" \

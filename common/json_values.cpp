@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+
 #include "common/error.h"
 
 namespace symtune {
@@ -33,8 +35,12 @@ void read_value(const json& object, const char* key, bool& out, const std::strin
 }
 
 void read_value(const json& object, const char* key, int64_t& out, const std::string& where) {
-  if (const json* v = value_of(object, key, "an integer", where, [](const json& x) { return x.is_number_integer(); }))
-    out = v->get<int64_t>();
+  // Unsigned values past INT64_MAX would wrap to negative ones.
+  auto fits = [](const json& x) {
+    return x.is_number_integer() &&
+           !(x.is_number_unsigned() && x.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX));
+  };
+  if (const json* v = value_of(object, key, "an integer", where, fits)) out = v->get<int64_t>();
 }
 
 void read_value(const json& object, const char* key, uint64_t& out, const std::string& where) {

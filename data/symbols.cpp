@@ -34,8 +34,10 @@ SymbolPoolConfig parse_symbol_pool_config(const nlohmann::json& j, const std::st
                          "heldout_integer_end", "heldout_words", "seed"},
                      where);
   SymbolPoolConfig c;
-  read_value(j, "word_list", c.word_list, where);
-  c.word_list_required = !c.word_list.empty();
+  if (j.contains("word_list")) {  // named: required; absent: the default list if present, else generated words
+    read_value(j, "word_list", c.word_list, where);
+    c.word_list_required = !c.word_list.empty();
+  }
   for (auto [key, field] : {std::pair{"tuning_integers", &c.tuning_integers},
                             {"tuning_letter_strings", &c.tuning_letter_strings}, {"tuning_words", &c.tuning_words},
                             {"heldout_integer_begin", &c.heldout_integer_begin},

@@ -19,9 +19,8 @@ at::Tensor chunk_logits(const at::Tensor& hidden_NC, const at::Tensor& weight_VC
   return at::linear(hidden_NC.narrow(0, start, n), weight_VC).to(at::kFloat);
 }
 
-// Per chunk the reference's own ops (log_softmax, its backward), so each row's loss and
-// gradient are the reference's bit for bit; only the sum over chunks and the projection's
-// gradient, summed chunk by chunk, are ordered differently.
+// Per chunk the reference's own ops (log_softmax, its backward), so each row's log-probability
+// and logit gradient are the reference's; the sums over rows are ordered differently.
 struct ChunkedCrossEntropy : torch::autograd::Function<ChunkedCrossEntropy> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& hidden_NC, const at::Tensor& weight_VC,
                             const at::Tensor& labels_N, int64_t chunk_rows) {
@@ -45,9 +44,7 @@ struct ChunkedCrossEntropy : torch::autograd::Function<ChunkedCrossEntropy> {
     const bool want_hidden = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
     const int64_t N = hidden_NC.size(0);
     at::Tensor grad_hidden = want_hidden ? at::empty_like(hidden_NC) : at::Tensor();
-    // Chunks' products summed in fp32, rounded to the weight's dtype once at the end.
-    at::Tensor grad_weight = want_weight ? at::zeros(weight_VC.sizes(), weight_VC.options().dtype(at::kFloat))
-                                         : at::Tensor();
+    at::Tensor grad_weight;  // chunks' products summed in fp32, rounded to the weight's dtype at the end
     for (int64_t start = 0; start < N && (want_hidden || want_weight); start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       const at::Tensor log_probs = at::log_softmax(chunk_logits(hidden_NC, weight_VC, start, n), 1);
@@ -57,8 +54,13 @@ struct ChunkedCrossEntropy : torch::autograd::Function<ChunkedCrossEntropy> {
       const at::Tensor grad_logits =
           at::_log_softmax_backward_data(grad_log_probs, log_probs, 1, at::kFloat).to(hidden_NC.scalar_type());
       if (want_hidden) grad_hidden.narrow(0, start, n).copy_(at::mm(grad_logits, weight_VC));
-      if (want_weight) grad_weight.add_(at::mm(grad_logits.t(), hidden_NC.narrow(0, start, n)));
+      if (want_weight) {
+        const at::Tensor part = at::mm(grad_logits.t(), hidden_NC.narrow(0, start, n));
+        if (grad_weight.defined()) grad_weight.add_(part);
+        else grad_weight = part.to(at::kFloat);
+      }
     }
+    if (want_weight && !grad_weight.defined()) grad_weight = at::zeros_like(weight_VC);  // no rows
     return {grad_hidden, want_weight ? grad_weight.to(weight_VC.scalar_type()) : at::Tensor(), at::Tensor(),
             at::Tensor()};
   }

@@ -4,7 +4,9 @@
 // of the hidden states and of the projection. Memory: a few chunk x V floats at a time
 // instead of the reference's N x V log-probabilities kept from forward to backward, for one
 // more projection matmul in backward. Per row the reference's own ops (linear in the model's
-// dtype, fp32 log_softmax and its backward), so only the order of the sums over chunks differs.
+// dtype, fp32 log_softmax and its backward); the sums over rows (the loss, the projection's
+// gradient, accumulated in fp32 chunk by chunk) are ordered differently, so results agree to
+// rounding. One chunk saves nothing: callers take the reference for rows <= chunk_rows.
 // Must not include data/ or trainer/.
 #pragma once
 

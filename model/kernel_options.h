@@ -4,6 +4,7 @@
 // Must not include data/ or trainer/.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace symtune {
@@ -26,6 +27,7 @@ struct KernelOptions {
   // "chunked" takes them a chunk at a time and forms them again in backward
   // (model/chunked_cross_entropy.h): less memory, one more projection matmul.
   enum class Loss { kReference, kChunked } loss = Loss::kReference;
+  int64_t loss_chunk_rows = 0;  // target rows per chunk; 0 = about 32M logits a chunk
 };
 
 // "auto" | "sdpa_mask" | "flash_varlen"; `where` names the setting in errors.

@@ -336,9 +336,10 @@ const at::Tensor& Transformer::output_projection() const {
 at::Tensor Transformer::logits(const at::Tensor& hidden_BTC) { return at::linear(hidden_BTC, output_projection()); }
 
 at::Tensor Transformer::cross_entropy_sum(const at::Tensor& hidden_NC, const at::Tensor& labels_N) {
-  if (kernels_.loss == KernelOptions::Loss::kChunked)
-    return chunked_cross_entropy_sum(hidden_NC, output_projection(), labels_N,
-                                     cross_entropy_chunk_rows(config_.vocab_size));
+  const int64_t chunk_rows =
+      kernels_.loss_chunk_rows > 0 ? kernels_.loss_chunk_rows : cross_entropy_chunk_rows(config_.vocab_size);
+  if (kernels_.loss == KernelOptions::Loss::kChunked && hidden_NC.size(0) > chunk_rows)
+    return chunked_cross_entropy_sum(hidden_NC, output_projection(), labels_N, chunk_rows);
   return at::cross_entropy_loss(logits(hidden_NC).to(at::kFloat), labels_N, {}, at::Reduction::Sum);
 }
 

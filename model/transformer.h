@@ -100,7 +100,8 @@ class Transformer {
   at::Tensor hidden_states(const at::Tensor& tokens_BT, const std::optional<PackedRows>& packing = std::nullopt);
   at::Tensor logits(const at::Tensor& hidden_BTC);
   // Sum over rows of the cross-entropy of logits(hidden_NC) against labels_N (every label a
-  // class), fp32; the whole projection at once or chunk by chunk, by model.kernels.loss.
+  // class), fp32; the whole projection at once or chunk by chunk, by model.kernels.loss (rows
+  // that fit in one chunk take the whole-projection path: chunking them would save nothing).
   at::Tensor cross_entropy_sum(const at::Tensor& hidden_NC, const at::Tensor& labels_N);
   at::Tensor forward(const at::Tensor& tokens_BT, const std::optional<PackedRows>& packing = std::nullopt) {
     return logits(hidden_states(tokens_BT, packing));

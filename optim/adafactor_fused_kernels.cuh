@@ -190,8 +190,8 @@ template <typename T, typename Launch>
 void launch_update(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s, const KernelShape& k, float* work,
                    Launch&& launch, int64_t max_element_blocks = 4096) {
   if (k.n == 0) return;
-  const T* g = static_cast<const T*>(t.grad.data_ptr());
-  T* p = static_cast<T*>(t.param.data_ptr());
+  const T* g = t.grad.data_ptr<T>();
+  T* p = t.param.data_ptr<T>();
   float* col_sum = work;
   float* row_mean = work + k.B * k.C;
   float* sums = work + k.workspace_floats() - 2;
@@ -199,8 +199,8 @@ void launch_update(const FusedAdafactorTensors& t, const FusedAdafactorScalars& 
   UpdateSource src{k.R, k.C, nullptr, nullptr, nullptr, nullptr};
   float* v = nullptr;
   if (k.factored) {
-    float* row = static_cast<float*>(t.row.data_ptr());
-    float* col = static_cast<float*>(t.col.data_ptr());
+    float* row = t.row.data_ptr<float>();  // data_ptr<float> checks the state's dtype
+    float* col = t.col.data_ptr<float>();
     const int64_t stat_blocks = k.B * ((k.R + kRowsPerBlock - 1) / kRowsPerBlock);
     launch(stat_blocks, factored_statistics<T>, g, k.R, k.C, row, col_sum, beta2, eps1);
     const int col_blocks = static_cast<int>((k.B * k.C + kThreads - 1) / kThreads);
@@ -208,7 +208,7 @@ void launch_update(const FusedAdafactorTensors& t, const FusedAdafactorScalars& 
            static_cast<const float*>(col_sum), row_mean, col_blocks, beta2, eps1);
     src = UpdateSource{k.R, k.C, row, row_mean, col, nullptr};
   } else {
-    v = static_cast<float*>(t.v.data_ptr());
+    v = t.v.data_ptr<float>();
   }
   const int64_t blocks = std::min<int64_t>((k.n + kThreads - 1) / kThreads, max_element_blocks);
   launch(blocks, update_sums<T>, g, static_cast<const T*>(p), k.n, src, v, beta2, eps1, s.scale_parameter, sums);
@@ -216,7 +216,7 @@ void launch_update(const FusedAdafactorTensors& t, const FusedAdafactorScalars& 
   const ApplyScalars a{static_cast<float>(s.rho), static_cast<float>(s.eps2), static_cast<float>(s.clip_threshold),
                        static_cast<float>(s.beta1), static_cast<float>(s.weight_decay), s.scale_parameter,
                        s.has_beta1, s.weight_decay_scaled_by_lr};
-  float* m = t.m.defined() ? static_cast<float*>(t.m.data_ptr()) : nullptr;
+  float* m = t.m.defined() ? t.m.data_ptr<float>() : nullptr;
   launch(blocks, apply_update<T>, p, g, k.n, src, m, static_cast<const float*>(sums), a);
 }
 

@@ -71,12 +71,14 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
     const json kernels = model["kernels"];
     const std::string kw = origin + ": model.kernels";
     if (!kernels.is_object()) throw Error(kw + ": expected an object, found " + kernels.dump());
-    require_known_keys(kernels, {"attention", "rms_norm", "elementwise", "loss"}, kw);
+    require_known_keys(kernels, {"attention", "rms_norm", "elementwise", "loss", "loss_chunk_rows"}, kw);
     std::string attention = "auto", rms_norm = "auto", elementwise = "reference", loss = "reference";
     read_value(kernels, "attention", attention, kw);
     read_value(kernels, "rms_norm", rms_norm, kw);
     read_value(kernels, "elementwise", elementwise, kw);
     read_value(kernels, "loss", loss, kw);
+    read_value(kernels, "loss_chunk_rows", c.model.kernels.loss_chunk_rows, kw);
+    if (c.model.kernels.loss_chunk_rows < 0) throw Error(kw + ": 'loss_chunk_rows' must be >= 0 (0 = by vocabulary size)");
     c.model.kernels.loss = parse_loss_kernel(loss, kw + ".loss");
     c.model.kernels.elementwise = parse_elementwise_kernel(elementwise, kw + ".elementwise");
     c.model.kernels.attention = parse_attention_kernel(attention, kw + ".attention");

@@ -31,8 +31,8 @@ struct ModelSection {
   // in the free GPU memory (model/activation_memory.h); off on the CPU.
   enum class Checkpointing { kOff, kOn, kAuto } activation_checkpointing = Checkpointing::kAuto;
   // {"attention": "auto"|"sdpa_mask"|"flash_varlen", "rms_norm": "auto"|"reference"|"fused",
-  //  "elementwise": "reference"|"fused", "loss": "reference"|"chunked"}: fast CUDA kernels or
-  // the reference ops (model/kernel_options.h); auto = fast where they apply.
+  //  "elementwise": "reference"|"fused", "loss": "reference"|"chunked", "loss_chunk_rows": N}:
+  // fast CUDA kernels or the reference ops (model/kernel_options.h); auto = fast where they apply.
   KernelOptions kernels;
 };
 

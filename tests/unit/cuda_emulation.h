@@ -1,17 +1,17 @@
 // Runs CUDA kernels on the host, so that machines without a GPU test the kernels themselves
-// (their indexing, tiling, barriers, warp reductions and atomics), not only a CPU twin of their
+// (their indexing, tiling, barriers and warp reductions), not only a CPU twin of their
 // formulas. Include it after every other header and before a kernel header written for both
 // compilers (optim/*_kernels.cuh).
 //
-// The model: a launch runs its blocks one after another; the threads of a block are fibers
-// (ucontext) on the calling thread, scheduled warp by warp at random (see Block), waiting at
-// __syncthreads for the whole block and at a warp shuffle for their warp, so warps run ahead
-// of each other as on a GPU. A block whose threads disagree on the barriers they reach
-// (undefined behaviour on a GPU) is reported and the process stops. __shared__ is static
-// storage (one block runs at a time); a shuffle is an exchange between two barriers of the
-// warp, so all 32 lanes must reach it (full masks only). Atomics are plain read-modify-writes
-// (one fiber runs at a time). Arithmetic is the host's: rsqrtf is exact here, an
-// approximation (2 ulp) on the GPU.
+// The model: a launch runs its blocks one after another, in a shuffled order; the threads of a
+// block are fibers (ucontext) on the calling thread, scheduled warp by warp at random (see
+// Block), waiting at __syncthreads for the whole block and at a warp shuffle for their warp,
+// so warps run ahead of each other as on a GPU. A block whose threads disagree on the barriers
+// they reach (undefined behaviour on a GPU) is reported and the process stops. __shared__ is
+// static storage (one block runs at a time); a shuffle is an exchange between two barriers of
+// the warp, so all 32 lanes must reach it (full masks only). Atomics are plain
+// read-modify-writes (one fiber runs at a time), so a racy += where an atomic belongs goes
+// unseen. Arithmetic is the host's: rsqrtf is exact here, an approximation (2 ulp) on the GPU.
 //
 // It defines CUDA's keywords and built-ins as macros and functions, so it must not meet the
 // real ones: only for translation units compiled by the host compiler without CUDA headers.
@@ -167,15 +167,19 @@ class Block {
   static inline Block* running_ = nullptr;
 };
 
-// kernel<<<blocks, threads>>>(args...), returning when every block has run.
+// kernel<<<blocks, threads>>>(args...), returning when every block has run. Blocks run in a
+// shuffled order (fixed seed), as nothing orders them on a GPU either.
 template <typename Kernel, typename... Args>
 void launch(int64_t blocks, unsigned threads, Kernel kernel, const Args&... args) {
   Block block(threads);
   blockDim = {threads, 1, 1};
   gridDim = {static_cast<unsigned>(blocks), 1, 1};
   const std::function<void()> body = [&] { kernel(args...); };
-  for (int64_t b = 0; b < blocks; ++b) {
-    blockIdx = {static_cast<unsigned>(b), 0, 0};
+  std::vector<unsigned> order(static_cast<size_t>(blocks));
+  for (size_t b = 0; b < order.size(); ++b) order[b] = static_cast<unsigned>(b);
+  std::shuffle(order.begin(), order.end(), std::mt19937(static_cast<unsigned>(blocks)));
+  for (const unsigned b : order) {
+    blockIdx = {b, 0, 0};
     block.run(body);
   }
 }
@@ -194,11 +198,16 @@ inline float __shfl_xor_sync(unsigned /*mask*/, float value, int lane_mask) {
   return partner;
 }
 
-// One fiber runs at a time: a plain read-modify-write is atomic here.
+// One fiber runs at a time: a plain read-modify-write is atomic here (so the emulation cannot
+// tell an atomicAdd from a racy +=; review catches those, not this).
 inline float atomicAdd(float* address, float value) {
   const float old = *address;
   *address = old + value;
   return old;
 }
 
+namespace cuda_emulation {
+// Not in the global namespace: C23's <math.h> (glibc 2.41 on) declares an rsqrtf of its own.
 inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
+}  // namespace cuda_emulation
+#define rsqrtf cuda_emulation::rsqrtf

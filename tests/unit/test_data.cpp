@@ -480,6 +480,18 @@ TEST(DataConfigParsing, TyposAndBadValuesAreClearErrors) {
             std::string::npos);
   EXPECT_EQ(parse(R"({"classification_dir": "${SYMTUNE_SURELY_UNSET_VAR:-rel}/c"})"), "");
   EXPECT_EQ(resolve_path("${SYMTUNE_SURELY_UNSET_VAR:-rel}/c", "/base", "x"), "/base/rel/c");
+  // Values of the wrong JSON type are named, never converted: past INT64_MAX is not -1.
+  EXPECT_NE(parse(R"({"classification_dir": "x", "max_input_tokens": 18446744073709551615})")
+                .find("data: 'max_input_tokens' must be an integer, found 18446744073709551615"),
+            std::string::npos);
+  EXPECT_NE(parse(R"({"classification_dir": "x", "pack": 1})").find("'pack' must be true or false, found 1"),
+            std::string::npos);
+  EXPECT_NE(parse(R"({"classification_dir": "x", "symbols": {"seed": -2}})")
+                .find("data.symbols: 'seed' must be a non-negative integer, found -2"),
+            std::string::npos);
+  // A symbols section that does not name a word list keeps the optional default one.
+  EXPECT_FALSE(parse_symbol_pool_config(json::parse(R"({"seed": 3})"), "symbols").word_list_required);
+  EXPECT_TRUE(parse_symbol_pool_config(json::parse(R"({"word_list": "/w"})"), "symbols").word_list_required);
 }
 
 }  // namespace
