@@ -64,6 +64,8 @@ void run_emulated(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s
   };
   if (t.param.scalar_type() == at::kBFloat16)
     launch_update<c10::BFloat16>(t, s, k, work.data(), launch, max_element_blocks);
+  else if (t.param.scalar_type() == at::kHalf)
+    launch_update<c10::Half>(t, s, k, work.data(), launch, max_element_blocks);
   else
     launch_update<float>(t, s, k, work.data(), launch, max_element_blocks);
 }
@@ -85,8 +87,9 @@ TEST_P(FusedAdafactorKernelsEmulated, MatchTheCpuPasses) {
   FusedAdafactorTensors kernels = fresh_state(c.shape, c.dtype, c.factored, c.beta1);
   FusedAdafactorTensors cpu = clone(kernels);
   const at::Tensor initial = kernels.param.to(at::kFloat, /*non_blocking=*/false, /*copy=*/true);
-  // Parameters in bf16 round to 2^-8: one rounding that falls the other way is a full ulp.
-  const double param_rtol = c.dtype == at::kBFloat16 ? 1.0 / 128 : 2e-6, state_rtol = 2e-6;
+  // Parameters in bf16 (fp16) round to 2^-8 (2^-11): a rounding that falls the other way is an ulp.
+  const double param_rtol = c.dtype == at::kBFloat16 ? 1.0 / 128 : c.dtype == at::kHalf ? 1.0 / 1024 : 2e-6;
+  const double state_rtol = 2e-6;
   for (int step = 1; step <= 3; ++step) {
     const at::Tensor grad = (at::randn(c.shape) * (0.1 * step)).to(c.dtype);
     kernels.grad = grad;
@@ -124,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(
         // The update passes on 2 blocks for 6000 elements: each thread strides over several.
         EmulationCase{"MatrixStrided", {20, 300}, at::kFloat, true, true, false, 0.0, 2},
         EmulationCase{"Vector", {700}, at::kFloat, false, true, true, 0.01, 4096},
-        EmulationCase{"MatrixBf16", {20, 300}, at::kBFloat16, true, true, true, 0.0, 4096}),
+        EmulationCase{"MatrixBf16", {20, 300}, at::kBFloat16, true, true, true, 0.0, 4096},
+        EmulationCase{"VectorFp16", {700}, at::kHalf, false, false, true, 0.01, 4096}),
     [](const ::testing::TestParamInfo<EmulationCase>& info) { return info.param.name; });
 
 // Three blocks for hundreds of elements: every thread strides over several.
