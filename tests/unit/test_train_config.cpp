@@ -20,10 +20,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// configs/ and its subfolders, listed with POSIX calls (common/file_io.h says why not
+// std::filesystem's iterators).
 std::vector<fs::path> shipped_configs() {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::recursive_directory_iterator(fs::path(SYMTUNE_SOURCE_DIR) / "configs"))
-    if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
+  std::vector<fs::path> files, folders{fs::path(SYMTUNE_SOURCE_DIR) / "configs"};
+  while (!folders.empty()) {
+    const fs::path folder = folders.back();
+    folders.pop_back();
+    for (const std::string& name : list_directory(folder)) {
+      const fs::path path = folder / name;
+      if (fs::is_directory(path)) folders.push_back(path);
+      else if (path.extension() == ".json") files.push_back(path);
+    }
+  }
   return files;
 }
 
