@@ -1,7 +1,5 @@
 #include "cli/run_config.h"
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <optional>
 
@@ -44,20 +42,8 @@ std::shared_ptr<Tokenizer> tokenizer_from(const nlohmann::json& config, const Da
   if (!mc) return load_tokenizer_spec(data.tokenizer);
   // As the trainer does: the model's special token ids override the tokenizer's, so the ids
   // here are the ones a run of this config trains on.
-  SpecialTokenIds ids{mc->bos_token_id, mc->first_eos_token_id(), mc->pad_token_id};
-  if (data.tokenizer.empty()) return load_tokenizer(model_dir, ids, mc->vocab_size);
-  char pattern[] = "/tmp/symtune-tokenizer-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) throw Error("cannot create a temporary directory for the tokenizer");
-  const fs::path scratch(pattern);
-  try {
-    write_tokenizer_files(data.tokenizer, scratch);
-    std::shared_ptr<Tokenizer> tokenizer = load_tokenizer(scratch, ids, mc->vocab_size);
-    remove_tree(scratch);
-    return tokenizer;
-  } catch (...) {
-    remove_tree(scratch);
-    throw;
-  }
+  const SpecialTokenIds ids{mc->bos_token_id, mc->first_eos_token_id(), mc->pad_token_id};
+  return load_tokenizer_spec(data.tokenizer.empty() ? model_dir : data.tokenizer, ids, mc->vocab_size);
 }
 
 }  // namespace symtune::cli

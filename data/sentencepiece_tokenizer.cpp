@@ -55,14 +55,38 @@ std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& token
   return std::make_unique<SentencePieceTokenizer>(tokenizer_model);
 }
 
+namespace {
+
+std::unique_ptr<Tokenizer> sentencepiece_with(const std::filesystem::path& tokenizer_model,
+                                              const SpecialTokenIds& config_special) {
+  auto sp = std::make_unique<SentencePieceTokenizer>(tokenizer_model);
+  sp->override_special(config_special);
+  return sp;
+}
+
+// The tokenizer must fit the model: its vocabulary, and its special ids, inside the model's.
+std::unique_ptr<Tokenizer> checked_against_model(std::unique_ptr<Tokenizer> tokenizer, const std::string& origin,
+                                                 const std::string& vocab_origin, int64_t model_vocab_size) {
+  if (model_vocab_size > 0 && tokenizer->vocab_size() > model_vocab_size)
+    throw Error(vocab_origin + ": tokenizer has " + std::to_string(tokenizer->vocab_size()) +
+                " pieces but the model's vocab_size is " + std::to_string(model_vocab_size) +
+                "; tokenizer and model do not belong together");
+  for (auto [name, id] : {std::pair{"bos", tokenizer->special().bos}, std::pair{"eos", tokenizer->special().eos},
+                          std::pair{"pad", tokenizer->special().pad}})
+    if (id && model_vocab_size > 0 && (*id < 0 || *id >= model_vocab_size))
+      throw Error(origin + ": " + name + " token id " + std::to_string(*id) + " is outside the model's vocabulary of " +
+                  std::to_string(model_vocab_size));
+  return tokenizer;
+}
+
+}  // namespace
+
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir,
                                           const SpecialTokenIds& config_special, int64_t model_vocab_size) {
   const auto sp_path = model_dir / "tokenizer.model";
   std::unique_ptr<Tokenizer> tokenizer;
   if (std::filesystem::exists(sp_path)) {
-    auto sp = std::make_unique<SentencePieceTokenizer>(sp_path);
-    sp->override_special(config_special);
-    tokenizer = std::move(sp);
+    tokenizer = sentencepiece_with(sp_path, config_special);
   } else if (std::filesystem::exists(model_dir / "tokenizer.json")) {
     tokenizer = load_bpe_tokenizer_json(model_dir / "tokenizer.json");
   } else if (std::filesystem::exists(model_dir / "gguf_tokenizer.json")) {
@@ -77,22 +101,14 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
     throw Error(model_dir.string() + ": no tokenizer found (expected tokenizer.model, tokenizer.json, "
                 "gguf_tokenizer.json or symtune_tokenizer.json)");
   }
-  if (model_vocab_size > 0 && tokenizer->vocab_size() > model_vocab_size)
-    throw Error(sp_path.string() + ": tokenizer has " + std::to_string(tokenizer->vocab_size()) +
-                " pieces but the model's vocab_size is " + std::to_string(model_vocab_size) +
-                "; tokenizer and model do not belong together");
-  for (auto [name, id] : {std::pair{"bos", tokenizer->special().bos}, std::pair{"eos", tokenizer->special().eos},
-                          std::pair{"pad", tokenizer->special().pad}})
-    if (id && model_vocab_size > 0 && (*id < 0 || *id >= model_vocab_size))
-      throw Error(model_dir.string() + ": " + name + " token id " + std::to_string(*id) +
-                  " is outside the model's vocabulary of " + std::to_string(model_vocab_size));
-  return tokenizer;
+  return checked_against_model(std::move(tokenizer), model_dir.string(), sp_path.string(), model_vocab_size);
 }
 
-std::unique_ptr<Tokenizer> load_tokenizer_spec(const std::string& spec) {
-  if (spec == "bytes") return make_byte_tokenizer();
-  if (std::filesystem::is_directory(spec)) return load_tokenizer(spec, {}, 0);
-  return load_sentencepiece(spec);
+std::unique_ptr<Tokenizer> load_tokenizer_spec(const std::string& spec, const SpecialTokenIds& config_special,
+                                               int64_t model_vocab_size) {
+  if (std::filesystem::is_directory(spec)) return load_tokenizer(spec, config_special, model_vocab_size);
+  std::unique_ptr<Tokenizer> tokenizer = spec == "bytes" ? make_byte_tokenizer() : sentencepiece_with(spec, config_special);
+  return checked_against_model(std::move(tokenizer), spec, spec, model_vocab_size);
 }
 
 void write_tokenizer_files(const std::string& spec, const std::filesystem::path& dir) {

@@ -50,7 +50,10 @@ std::unique_ptr<Tokenizer> load_bpe_tokenizer_json(const std::filesystem::path& 
 std::unique_ptr<Tokenizer> load_bpe_from_gguf_metadata(const nlohmann::json& metadata, const std::string& origin);
 
 // "bytes" = the byte tokenizer; a file = SentencePiece; a directory = load_tokenizer(dir).
-std::unique_ptr<Tokenizer> load_tokenizer_spec(const std::string& spec);
+// `config_special` and `model_vocab_size` as for load_tokenizer (defaults: the tokenizer's own
+// ids, no check against a model).
+std::unique_ptr<Tokenizer> load_tokenizer_spec(const std::string& spec, const SpecialTokenIds& config_special = {},
+                                               int64_t model_vocab_size = 0);
 
 // Writes the files that let load_tokenizer(dir) find the tokenizer named by `spec`.
 void write_tokenizer_files(const std::string& spec, const std::filesystem::path& dir);
