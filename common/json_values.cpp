@@ -29,54 +29,61 @@ bool all_of(const json& v, bool (json::*is)() const noexcept) {
 
 }  // namespace
 
-void read_value(const json& object, const char* key, bool& out, const std::string& where) {
-  if (const json* v = value_of(object, key, "true or false", where, [](const json& x) { return x.is_boolean(); }))
-    out = v->get<bool>();
+bool read_value(const json& object, const char* key, bool& out, const std::string& where) {
+  const json* v = value_of(object, key, "true or false", where, [](const json& x) { return x.is_boolean(); });
+  if (v) out = v->get<bool>();
+  return v != nullptr;
 }
 
-void read_value(const json& object, const char* key, int64_t& out, const std::string& where) {
+bool read_value(const json& object, const char* key, int64_t& out, const std::string& where) {
   // Unsigned values past INT64_MAX would wrap to negative ones.
   auto fits = [](const json& x) {
     return x.is_number_integer() &&
            !(x.is_number_unsigned() && x.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX));
   };
-  if (const json* v = value_of(object, key, "an integer", where, fits)) out = v->get<int64_t>();
+  const json* v = value_of(object, key, "an integer", where, fits);
+  if (v) out = v->get<int64_t>();
+  return v != nullptr;
 }
 
-void read_value(const json& object, const char* key, uint64_t& out, const std::string& where) {
-  if (const json* v =
-          value_of(object, key, "a non-negative integer", where, [](const json& x) { return x.is_number_unsigned(); }))
-    out = v->get<uint64_t>();
+bool read_value(const json& object, const char* key, uint64_t& out, const std::string& where) {
+  const json* v =
+      value_of(object, key, "a non-negative integer", where, [](const json& x) { return x.is_number_unsigned(); });
+  if (v) out = v->get<uint64_t>();
+  return v != nullptr;
 }
 
-void read_value(const json& object, const char* key, double& out, const std::string& where) {
-  if (const json* v = value_of(object, key, "a number", where, [](const json& x) { return x.is_number(); }))
-    out = v->get<double>();
+bool read_value(const json& object, const char* key, double& out, const std::string& where) {
+  const json* v = value_of(object, key, "a number", where, [](const json& x) { return x.is_number(); });
+  if (v) out = v->get<double>();
+  return v != nullptr;
 }
 
-void read_value(const json& object, const char* key, std::string& out, const std::string& where) {
-  if (const json* v = value_of(object, key, "a string", where, [](const json& x) { return x.is_string(); }))
-    out = v->get<std::string>();
+bool read_value(const json& object, const char* key, std::string& out, const std::string& where) {
+  const json* v = value_of(object, key, "a string", where, [](const json& x) { return x.is_string(); });
+  if (v) out = v->get<std::string>();
+  return v != nullptr;
 }
 
-void read_value(const json& object, const char* key, std::vector<std::string>& out, const std::string& where) {
-  if (const json* v =
-          value_of(object, key, "a list of strings", where, [](const json& x) { return all_of(x, &json::is_string); }))
-    out = v->get<std::vector<std::string>>();
+bool read_value(const json& object, const char* key, std::vector<std::string>& out, const std::string& where) {
+  const json* v =
+      value_of(object, key, "a list of strings", where, [](const json& x) { return all_of(x, &json::is_string); });
+  if (v) out = v->get<std::vector<std::string>>();
+  return v != nullptr;
 }
 
-void read_value(const json& object, const char* key, std::vector<int64_t>& out, const std::string& where) {
-  if (const json* v = value_of(object, key, "a list of integers", where,
-                               [](const json& x) { return all_of(x, &json::is_number_integer); }))
-    out = v->get<std::vector<int64_t>>();
+bool read_value(const json& object, const char* key, std::vector<int64_t>& out, const std::string& where) {
+  const json* v = value_of(object, key, "a list of integers", where,
+                           [](const json& x) { return all_of(x, &json::is_number_integer); });
+  if (v) out = v->get<std::vector<int64_t>>();
+  return v != nullptr;
 }
 
-void read_value(const json& object, const char* key, std::optional<double>& out, const std::string& where) {
-  if (const json* v = value_of(object, key, "a number or null", where,
-                               [](const json& x) { return x.is_number() || x.is_null(); })) {
-    if (v->is_null()) out.reset();
-    else out = v->get<double>();
-  }
+bool read_value(const json& object, const char* key, std::optional<double>& out, const std::string& where) {
+  const json* v =
+      value_of(object, key, "a number or null", where, [](const json& x) { return x.is_number() || x.is_null(); });
+  if (v) out = v->is_null() ? std::nullopt : std::optional<double>(v->get<double>());
+  return v != nullptr;
 }
 
 }  // namespace symtune

@@ -87,14 +87,11 @@ DataConfig parse_data_config(const nlohmann::json& j, const std::string& where, 
   for (const auto& f : instruction_files)
     c.instruction_files.push_back(resolve_path(f, base_dir, where + ".instruction_files"));
   read_value(j, "max_examples_per_dataset", c.max_examples_per_dataset, where);
-  if (j.contains("weighting")) {
-    std::string w;
-    read_value(j, "weighting", w, where);
-    if (w == "uniform") c.weighting = DatasetWeighting::kUniform;
-    else if (w == "proportional") c.weighting = DatasetWeighting::kProportional;
-    else if (w == "proportional_capped") c.weighting = DatasetWeighting::kProportionalCapped;
-    else throw Error(where + ": 'weighting' must be uniform, proportional or proportional_capped, found \"" + w + "\"");
-  }
+  read_choice(j, "weighting", c.weighting,
+              {{"uniform", DatasetWeighting::kUniform},
+               {"proportional", DatasetWeighting::kProportional},
+               {"proportional_capped", DatasetWeighting::kProportionalCapped}},
+              where);
   read_value(j, "weight_cap_examples", c.weight_cap_examples, where);
   read_value(j, "symbol_fraction", c.symbol_fraction, where);
   if (j.contains("exemplars_per_class")) {

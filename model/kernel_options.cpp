@@ -1,33 +1,28 @@
 #include "model/kernel_options.h"
 
-#include "common/error.h"
+#include "common/json_values.h"
 
 namespace symtune {
 
 KernelOptions::Attention parse_attention_kernel(const std::string& name, const std::string& where) {
-  if (name == "auto") return KernelOptions::Attention::kAuto;
-  if (name == "sdpa_mask") return KernelOptions::Attention::kSdpaMask;
-  if (name == "flash_varlen") return KernelOptions::Attention::kFlashVarlen;
-  throw Error(where + ": expected \"auto\", \"sdpa_mask\" or \"flash_varlen\", found \"" + name + "\"");
+  using A = KernelOptions::Attention;
+  return choose<A>(name, {{"auto", A::kAuto}, {"sdpa_mask", A::kSdpaMask}, {"flash_varlen", A::kFlashVarlen}},
+                where + ": expected ");
 }
 
 KernelOptions::RmsNorm parse_rms_norm_kernel(const std::string& name, const std::string& where) {
-  if (name == "auto") return KernelOptions::RmsNorm::kAuto;
-  if (name == "reference") return KernelOptions::RmsNorm::kReference;
-  if (name == "fused") return KernelOptions::RmsNorm::kFused;
-  throw Error(where + ": expected \"auto\", \"reference\" or \"fused\", found \"" + name + "\"");
+  using R = KernelOptions::RmsNorm;
+  return choose<R>(name, {{"auto", R::kAuto}, {"reference", R::kReference}, {"fused", R::kFused}}, where + ": expected ");
 }
 
 KernelOptions::Elementwise parse_elementwise_kernel(const std::string& name, const std::string& where) {
-  if (name == "reference") return KernelOptions::Elementwise::kReference;
-  if (name == "fused") return KernelOptions::Elementwise::kFused;
-  throw Error(where + ": expected \"reference\" or \"fused\", found \"" + name + "\"");
+  using E = KernelOptions::Elementwise;
+  return choose<E>(name, {{"reference", E::kReference}, {"fused", E::kFused}}, where + ": expected ");
 }
 
 KernelOptions::Loss parse_loss_kernel(const std::string& name, const std::string& where) {
-  if (name == "reference") return KernelOptions::Loss::kReference;
-  if (name == "chunked") return KernelOptions::Loss::kChunked;
-  throw Error(where + ": expected \"reference\" or \"chunked\", found \"" + name + "\"");
+  using L = KernelOptions::Loss;
+  return choose<L>(name, {{"reference", L::kReference}, {"chunked", L::kChunked}}, where + ": expected ");
 }
 
 }  // namespace symtune

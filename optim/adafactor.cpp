@@ -66,11 +66,9 @@ AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::str
                       "seed", "implementation"},
                      where);
   AdafactorOptions o;
-  if (j.contains("preset")) {
-    const std::string preset = j["preset"].is_string() ? j["preset"].get<std::string>() : "";
-    if (preset == "t5x") o = AdafactorOptions::t5x();
-    else if (preset != "hf") throw Error(where + ": 'preset' must be \"hf\" or \"t5x\", found " + j["preset"].dump());
-  }
+  bool t5x = false;
+  read_choice(j, "preset", t5x, {{"hf", false}, {"t5x", true}}, where);
+  if (t5x) o = AdafactorOptions::t5x();
   read_value(j, "lr", o.lr, where);
   read_value(j, "relative_step", o.relative_step, where);
   // An explicit lr without an explicit relative_step means the user wants that rate (HF's
@@ -86,23 +84,15 @@ AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::str
   read_value(j, "beta1", o.beta1, where);
   read_value(j, "weight_decay", o.weight_decay, where);
   read_value(j, "weight_decay_scaled_by_lr", o.weight_decay_scaled_by_lr, where);
-  if (j.contains("factored_dims")) {
-    const std::string v = j["factored_dims"].is_string() ? j["factored_dims"].get<std::string>() : "";
-    if (v == "last_two") o.factored_dims = FactoredDims::kLastTwo;
-    else if (v == "largest_two") o.factored_dims = FactoredDims::kLargestTwo;
-    else throw Error(where + ": 'factored_dims' must be \"last_two\" or \"largest_two\", found " + j["factored_dims"].dump());
-  }
+  read_choice(j, "factored_dims", o.factored_dims,
+              {{"last_two", FactoredDims::kLastTwo}, {"largest_two", FactoredDims::kLargestTwo}}, where);
   read_value(j, "min_dim_size_to_factor", o.min_dim_size_to_factor, where);
   read_value(j, "stochastic_rounding", o.stochastic_rounding, where);
-  if (j.contains("implementation")) {
-    const std::string v = j["implementation"].is_string() ? j["implementation"].get<std::string>() : "";
-    if (v == "auto") o.batching = AdafactorOptions::Batching::kAuto;
-    else if (v == "stacked") o.batching = AdafactorOptions::Batching::kStacked;
-    else if (v == "one_by_one") o.batching = AdafactorOptions::Batching::kOneByOne;
-    else if (v == "fused") o.batching = AdafactorOptions::Batching::kFused;
-    else throw Error(where + ": 'implementation' must be \"auto\", \"stacked\", \"one_by_one\" or \"fused\", found " +
-                     j["implementation"].dump());
-  }
+  using Batching = AdafactorOptions::Batching;
+  read_choice(j, "implementation", o.batching,
+              {{"auto", Batching::kAuto}, {"stacked", Batching::kStacked}, {"one_by_one", Batching::kOneByOne},
+               {"fused", Batching::kFused}},
+              where);
   read_value(j, "seed", o.seed, where);
   o.validate(where);
   return o;

@@ -46,15 +46,12 @@ double ScheduleConfig::lr_at(int64_t step) const {
 ScheduleConfig parse_schedule(const nlohmann::json& j, const std::string& where) {
   require_known_keys(j, {"kind", "peak_lr", "warmup_steps", "warmup_start_lr", "total_steps", "final_lr"}, where);
   ScheduleConfig c;
-  if (j.contains("kind")) {
-    std::string kind;
-    read_value(j, "kind", kind, where);
-    if (kind == "constant") c.kind = ScheduleKind::kConstant;
-    else if (kind == "inverse_sqrt") c.kind = ScheduleKind::kInverseSqrt;
-    else if (kind == "cosine") c.kind = ScheduleKind::kCosine;
-    else if (kind == "linear") c.kind = ScheduleKind::kLinear;
-    else throw Error(where + ": 'kind' must be constant, inverse_sqrt, cosine or linear, found \"" + kind + "\"");
-  }
+  read_choice(j, "kind", c.kind,
+              {{"constant", ScheduleKind::kConstant},
+               {"inverse_sqrt", ScheduleKind::kInverseSqrt},
+               {"cosine", ScheduleKind::kCosine},
+               {"linear", ScheduleKind::kLinear}},
+              where);
   read_value(j, "peak_lr", c.peak_lr, where);
   read_value(j, "warmup_steps", c.warmup_steps, where);
   read_value(j, "warmup_start_lr", c.warmup_start_lr, where);

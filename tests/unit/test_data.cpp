@@ -486,6 +486,9 @@ TEST(DataConfigParsing, TyposAndBadValuesAreClearErrors) {
             std::string::npos);
   EXPECT_NE(parse(R"({"classification_dir": "x", "pack": 1})").find("'pack' must be true or false, found 1"),
             std::string::npos);
+  EXPECT_NE(parse(R"({"classification_dir": "x", "weighting": "even"})")
+                .find(R"('weighting' must be "uniform", "proportional" or "proportional_capped", found "even")"),
+            std::string::npos);
   EXPECT_NE(parse(R"({"classification_dir": "x", "symbols": {"seed": -2}})")
                 .find("data.symbols: 'seed' must be a non-negative integer, found -2"),
             std::string::npos);
