@@ -9,8 +9,8 @@
 #include <torch/cuda.h>
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "model/model_config.h"

@@ -5,9 +5,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "common/error.h"
-#include "common/file_io.h"
 #include "cli/run_config.h"
+#include "common/file_io.h"
 #include "data/batches.h"
 
 namespace symtune::cli {

@@ -10,15 +10,15 @@
 #include <chrono>
 #include <cmath>
 
+#include "common/device_memory.h"
 #include "common/error.h"
 #include "common/file_io.h"
-#include "common/device_memory.h"
-#include "model/activation_memory.h"
 #include "data/batch_prefetcher.h"
 #include "data/batches.h"
 #include "data/mixture.h"
 #include "data/tokenizer.h"
 #include "eval/icl_scoring.h"
+#include "model/activation_memory.h"
 #include "model/hf_checkpoint.h"
 #include "model/transformer.h"
 #include "model/varlen_attention.h"
@@ -36,7 +36,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
 
 std::string duration_text(double seconds) {
   const int64_t s = static_cast<int64_t>(seconds);
@@ -181,7 +180,6 @@ void Trainer::choose_activation_checkpointing(int64_t world_size) {
   }
   model_->set_activation_checkpointing(on);
 }
-
 
 void Trainer::restore(const fs::path& checkpoint) {
   const json state = read_trainer_state(checkpoint);
