@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bench/bench_shapes.h"
 #include "model/model_config.h"
 #include "model/transformer.h"
 #include "optim/adafactor.h"
@@ -33,14 +34,12 @@ int main(int argc, char** argv) {
     else if (a == "--warmup") warmup = std::stoll(next());
     else if (a == "--beta1") beta1 = true;
     else if (a == "--implementation") implementation = next();
-    else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
   }
-  const std::string dims =
-      shape == "124m"
-          ? R"("hidden_size":768,"intermediate_size":2048,"num_hidden_layers":12,"num_attention_heads":12,"num_key_value_heads":12)"
-          : R"("hidden_size":2048,"intermediate_size":5632,"num_hidden_layers":22,"num_attention_heads":32,"num_key_value_heads":4)";
-  ModelConfig config =
-      parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":32000,)" + dims + "}", "bench " + shape);
+  ModelConfig config = bench::shape_config(shape);
   const c10::Device device(device_name);
   at::manual_seed(0);
   std::vector<NamedParameter> params;
@@ -56,7 +55,9 @@ int main(int argc, char** argv) {
       parse_adafactor_options(nlohmann::json{{"implementation", implementation}}, "bench_adafactor_step");
   if (beta1) options.beta1 = 0.9;
   Adafactor opt(params, options);
-  auto sync = [&] { if (device.is_cuda()) torch::cuda::synchronize(); };
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
   for (int64_t i = 0; i < warmup; ++i) opt.step();
   sync();
   auto t0 = std::chrono::steady_clock::now();
@@ -64,9 +65,10 @@ int main(int argc, char** argv) {
   sync();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
   const int64_t adamw_bytes = 2 * numel * 4;
-  std::printf("{\"bench\":\"adafactor_step\",\"impl\":\"symtune %s\",\"shape\":\"%s\",\"device\":\"%s\",\"params\":%lld,"
-              "\"tensors\":%zu,\"step_ms\":%.1f,\"state_bytes\":%lld,\"adamw_state_bytes\":%lld,\"state_vs_adamw\":%.5f}\n",
-              implementation.c_str(), shape.c_str(), device_name.c_str(), (long long)numel, params.size(), ms, (long long)opt.state_bytes(),
-              (long long)adamw_bytes, double(opt.state_bytes()) / adamw_bytes);
+  std::printf(
+      "{\"bench\":\"adafactor_step\",\"impl\":\"symtune %s\",\"shape\":\"%s\",\"device\":\"%s\",\"params\":%lld,"
+      "\"tensors\":%zu,\"step_ms\":%.1f,\"state_bytes\":%lld,\"adamw_state_bytes\":%lld,\"state_vs_adamw\":%.5f}\n",
+      implementation.c_str(), shape.c_str(), device_name.c_str(), (long long)numel, params.size(), ms,
+      (long long)opt.state_bytes(), (long long)adamw_bytes, double(opt.state_bytes()) / adamw_bytes);
   return 0;
 }

@@ -27,7 +27,10 @@ int main(int argc, char** argv) {
       const std::string spec = next();  // name=value
       const size_t eq = spec.find('=');
       gpu.emplace_back(spec.substr(0, eq), std::stod(spec.substr(eq + 1)));
-    } else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
   }
   try {
     const auto config = cli::load_run_config(config_path);
@@ -42,13 +45,14 @@ int main(int argc, char** argv) {
     for (int64_t r = 0; r < rows; ++r) stream.row(static_cast<uint64_t>(r), &counters);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double row_tokens_per_s = rows * data.row_tokens() / s;
-    std::printf("{\"bench\":\"data_throughput\",\"rows\":%lld,\"row_tokens\":%lld,\"load_s\":%.2f,\"examples_per_s\":%.0f,"
-                "\"tokens_per_s\":%.0f,\"symbol_fraction\":%.2f}\n",
-                (long long)rows, (long long)data.row_tokens(), load_s, counters.examples / s, row_tokens_per_s,
-                data.symbol_fraction);
+    std::printf(
+        "{\"bench\":\"data_throughput\",\"rows\":%lld,\"row_tokens\":%lld,\"load_s\":%.2f,\"examples_per_s\":%.0f,"
+        "\"tokens_per_s\":%.0f,\"symbol_fraction\":%.2f}\n",
+        (long long)rows, (long long)data.row_tokens(), load_s, counters.examples / s, row_tokens_per_s,
+        data.symbol_fraction);
     for (const auto& [name, tps] : gpu)
-      std::printf("one core makes %.0f tokens/s; %s consumes %.0f tokens/s -> %.2f cores to keep up\n", row_tokens_per_s,
-                  name.c_str(), tps, tps / row_tokens_per_s);
+      std::printf("one core makes %.0f tokens/s; %s consumes %.0f tokens/s -> %.2f cores to keep up\n",
+                  row_tokens_per_s, name.c_str(), tps, tps / row_tokens_per_s);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -15,25 +15,13 @@
 #include <cstring>
 #include <string>
 
+#include "bench/bench_shapes.h"
 #include "common/device_memory.h"
 #include "model/transformer.h"
 
 using namespace symtune;
 
 namespace {
-
-ModelConfig shape_config(const std::string& shape) {
-  std::string dims;
-  if (shape == "124m")
-    dims = R"("hidden_size":768,"intermediate_size":2048,"num_hidden_layers":12,"num_attention_heads":12,"num_key_value_heads":12)";
-  else if (shape == "1.1b")
-    dims = R"("hidden_size":2048,"intermediate_size":5632,"num_hidden_layers":22,"num_attention_heads":32,"num_key_value_heads":4)";
-  else
-    dims = R"("hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2)";
-  return parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":32000,"max_position_embeddings":4096,)" +
-                                dims + "}",
-                            "bench shape " + shape);
-}
 
 void sync(const c10::Device& d) {
   if (d.is_cuda()) torch::cuda::synchronize();
@@ -57,12 +45,15 @@ int main(int argc, char** argv) {
     else if (a == "--input-len") input_len = std::stoll(next());
     else if (a == "--target-len") target_len = std::stoll(next());
     else if (a == "--checkpointing") checkpointing = true;
-    else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
   }
   if (batch < 0) batch = shape == "1.1b" ? 8 : 16;
   const c10::Device device(device_name);
   const at::ScalarType dtype = dtype_name == "float32" ? at::kFloat : at::kBFloat16;
-  ModelConfig config = shape_config(shape);
+  ModelConfig config = bench::shape_config(shape);
   Transformer model(config, Transformer::random_weights(config, 0, at::kFloat));
   model.to(device, dtype);
   model.for_each_parameter([](const std::string&, at::Tensor& t) { t.requires_grad_(true); });
@@ -75,7 +66,8 @@ int main(int argc, char** argv) {
     // Only the target positions need logits: position t predicts token t + 1.
     at::Tensor logits = model.logits(hidden.narrow(1, input_len - 1, target_len));
     at::Tensor labels = ids.narrow(1, input_len, target_len);
-    at::Tensor loss = at::cross_entropy_loss(logits.reshape({-1, config.vocab_size}).to(at::kFloat), labels.reshape({-1}));
+    at::Tensor loss =
+        at::cross_entropy_loss(logits.reshape({-1, config.vocab_size}).to(at::kFloat), labels.reshape({-1}));
     loss.backward();
     for (auto& p : model.parameters()) p.mutable_grad().reset();
     return loss;
@@ -99,6 +91,7 @@ int main(int argc, char** argv) {
       "{\"bench\":\"forward_backward\",\"shape\":\"%s\",\"device\":\"%s\",\"dtype\":\"%s\",\"batch\":%lld,\"seq\":%lld,"
       "\"checkpointing\":%s,\"step_s\":%.4f,\"tokens_per_s\":%.0f,\"tflops\":%.1f,\"peak_gib\":%.1f,\"loss\":%.4f}\n",
       shape.c_str(), device_name.c_str(), dtype_name.c_str(), (long long)batch, (long long)seq,
-      checkpointing ? "true" : "false", step_s, tokens_per_s, tokens_per_s * flops_per_token / 1e12, peak_gib, last_loss);
+      checkpointing ? "true" : "false", step_s, tokens_per_s, tokens_per_s * flops_per_token / 1e12, peak_gib,
+      last_loss);
   return 0;
 }

@@ -27,7 +27,8 @@ void add_ablate_command(CLI::App& app) {
     EvalOptions eval;
   };
   auto a = std::make_shared<Args>();
-  if (const char* env = std::getenv("SYMTUNE_SHARED_DATA")) a->eval.classification_dir = std::string(env) + "/classification";
+  if (const char* env = std::getenv("SYMTUNE_SHARED_DATA"))
+    a->eval.classification_dir = std::string(env) + "/classification";
   cmd->add_option("--config", a->config, "Training run config")->required();
   cmd->add_option("--ratios", a->ratios, "Symbol-tuning shares, comma-separated")->capture_default_str();
   cmd->add_option("--out", a->out, "Folder for the runs, ablation.json/.md and ablation.png")->capture_default_str();
@@ -68,7 +69,8 @@ void add_ablate_command(CLI::App& app) {
       trainer.run();
       const auto last = latest_checkpoint(fs::path(run_dir) / "checkpoints");
       if (!last) throw Error(run_dir + ": no checkpoint after training");
-      const auto report = evaluate_model((*last / "model").string(), split_commas(a->suites), eval, a->device, a->dtype);
+      const auto report =
+          evaluate_model((*last / "model").string(), split_commas(a->suites), eval, a->device, a->dtype);
       write_text_file_atomically(fs::path(run_dir) / "report.json", report.dump(2) + "\n");
       summary["runs"].push_back({{"symbol_fraction", r}, {"run_dir", run_dir}, {"report", report}});
     }
@@ -78,7 +80,8 @@ void add_ablate_command(CLI::App& app) {
     // Table: one row per ratio, one column per suite setting (mean accuracy over tasks).
     std::string md = "| symbol-tuning share |";
     std::vector<std::pair<std::string, std::string>> columns;
-    for (auto s = summary["runs"][0]["report"]["suites"].begin(); s != summary["runs"][0]["report"]["suites"].end(); ++s)
+    for (auto s = summary["runs"][0]["report"]["suites"].begin(); s != summary["runs"][0]["report"]["suites"].end();
+         ++s)
       for (auto set = s.value()["settings"].begin(); set != s.value()["settings"].end(); ++set) {
         columns.emplace_back(s.key(), set.key());
         md += " " + s.key() + ": " + set.key() + " |";
@@ -103,9 +106,9 @@ void add_ablate_command(CLI::App& app) {
     const fs::path script = fs::path(SYMTUNE_SOURCE_DIR) / "scripts" / "plot_ablation.py";
     const fs::path venv_python = fs::path(SYMTUNE_SOURCE_DIR) / ".venv" / "bin" / "python";
     const std::string python = fs::exists(venv_python) ? venv_python.string() : "python3";
-    const std::string command = python + " '" + script.string() + "' '" + (fs::path(a->out) / "ablation.json").string() + "'";
-    if (std::system(command.c_str()) != 0)
-      std::cerr << "ablate: the plot was not drawn; run: " << command << "\n";
+    const std::string command =
+        python + " '" + script.string() + "' '" + (fs::path(a->out) / "ablation.json").string() + "'";
+    if (std::system(command.c_str()) != 0) std::cerr << "ablate: the plot was not drawn; run: " << command << "\n";
   });
 }
 

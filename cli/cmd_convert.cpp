@@ -1,6 +1,6 @@
 // symtune convert: import a checkpoint from another format into an HF model directory.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <iostream>
 
@@ -9,8 +9,8 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "data/tokenizer.h"
-#include "model/hf_checkpoint.h"
 #include "model/gguf_import.h"
+#include "model/hf_checkpoint.h"
 #include "model/llama2c_import.h"
 
 #include <nlohmann/json.hpp>
@@ -25,7 +25,8 @@ void add_convert_command(CLI::App& app) {
   auto tokenizer = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto dtype = std::make_shared<std::string>("float32");
-  cmd->add_option("--from", *format, "Source format: llama2c (legacy fp32 .bin) or gguf (llama.cpp; F32/F16/BF16/Q8_0/Q4_0/Q4_1)")
+  cmd->add_option("--from", *format,
+                  "Source format: llama2c (legacy fp32 .bin) or gguf (llama.cpp; F32/F16/BF16/Q8_0/Q4_0/Q4_1)")
       ->required()
       ->check(CLI::IsMember({"llama2c", "gguf"}));
   cmd->add_option("input", *input, "Checkpoint file to convert")->required();
@@ -49,7 +50,8 @@ void add_convert_command(CLI::App& app) {
                 << " tensors, " << model->config().num_parameters() << " parameters) -> " << *out << "\n";
       return;
     }
-    if (tokenizer->empty()) throw Error("convert --from llama2c: --tokenizer (a SentencePiece tokenizer.model) is required");
+    if (tokenizer->empty())
+      throw Error("convert --from llama2c: --tokenizer (a SentencePiece tokenizer.model) is required");
     auto model = import_llama2c(*input);
     // Check the tokenizer now: a model directory we cannot tokenize for is useless later.
     auto tok = load_sentencepiece(*tokenizer);

@@ -79,10 +79,11 @@ void stats(const std::string& config_path, int64_t rows) {
   std::printf("longest prompt %lld tokens (limit %lld), longest target %lld tokens (limit %lld)\n",
               (long long)c.longest_prompt, (long long)data.max_input_tokens, (long long)c.longest_target,
               (long long)data.max_target_tokens);
-  std::printf("truncation: %lld prompts lost exemplars (%lld exemplars in all), %lld targets cut, %lld examples "
-              "unusable (query alone too long)\n",
-              (long long)c.prompts_with_dropped_exemplars, (long long)c.exemplars_dropped,
-              (long long)c.targets_truncated, (long long)c.unusable_examples);
+  std::printf(
+      "truncation: %lld prompts lost exemplars (%lld exemplars in all), %lld targets cut, %lld examples "
+      "unusable (query alone too long)\n",
+      (long long)c.prompts_with_dropped_exemplars, (long long)c.exemplars_dropped, (long long)c.targets_truncated,
+      (long long)c.unusable_examples);
   std::printf("tokens: %lld in rows, %lld targets (%.1f%% of tokens carry loss), padding %.1f%%\n", (long long)tokens,
               (long long)c.target_tokens, 100.0 * c.target_tokens / std::max<int64_t>(tokens, 1),
               100.0 * padding / std::max<int64_t>(tokens, 1));
@@ -98,10 +99,14 @@ void dump_batches(const std::string& config_path, int64_t first, int64_t n, cons
   std::string text;
   for (int64_t i = 0; i < n; ++i) {
     const Batch b = stream.next();
-    nlohmann::json line = {{"batch", first + i},       {"rows", b.rows},
-                           {"seq", b.seq},             {"tokens", b.tokens},
-                           {"position_ids", b.position_ids}, {"segment_ids", b.segment_ids},
-                           {"labels", b.labels},       {"target_tokens", b.target_tokens},
+    nlohmann::json line = {{"batch", first + i},
+                           {"rows", b.rows},
+                           {"seq", b.seq},
+                           {"tokens", b.tokens},
+                           {"position_ids", b.position_ids},
+                           {"segment_ids", b.segment_ids},
+                           {"labels", b.labels},
+                           {"target_tokens", b.target_tokens},
                            {"padding_tokens", b.padding_tokens}};
     text += line.dump() + "\n";
   }
@@ -127,12 +132,14 @@ void add_data_command(CLI::App& app) {
   s->callback([=] { stats(*config, *rows); });
   auto first = std::make_shared<int64_t>(0);
   auto out = std::make_shared<std::string>();
-  auto* b = cmd->add_subcommand("batches", "Write the global batches a run trains on, one JSON line each (token ids, "
-                                           "positions, segment ids, labels = next token on targets, else -100)");
+  auto* b = cmd->add_subcommand("batches",
+                                "Write the global batches a run trains on, one JSON line each (token ids, "
+                                "positions, segment ids, labels = next token on targets, else -100)");
   b->add_option("--config", *config, "Run config (JSON with a 'data' section)")->required();
   b->add_option("-n", *n, "Batches to write")->capture_default_str()->check(CLI::PositiveNumber);
   b->add_option("--first", *first, "Index of the first batch (batch b is trained on in step b + 1)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   b->add_option("--out", *out, "Output file (.jsonl)")->required();
   b->callback([=] { dump_batches(*config, *first, *n, *out); });
 }

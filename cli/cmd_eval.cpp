@@ -55,7 +55,8 @@ nlohmann::json evaluate_model(const std::string& model_dir, const std::vector<st
 }
 
 void add_eval_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("eval", "Evaluate a model on in-context learning suites; writes JSON and markdown reports");
+  auto* cmd =
+      app.add_subcommand("eval", "Evaluate a model on in-context learning suites; writes JSON and markdown reports");
   struct Args {
     std::string model, suites = "icl,flipped", out = "report.json", tasks, device = "cpu", dtype = "float32";
     EvalOptions options;
@@ -64,14 +65,18 @@ void add_eval_command(CLI::App& app) {
   a->options.classification_dir = shared_data("classification");
   a->options.list_functions = shared_data("list_functions/list_functions.jsonl");
   cmd->add_option("--model", a->model, "HF model directory (a checkpoint's model/ folder works)")->required();
-  cmd->add_option("--suite", a->suites, "Comma-separated: icl, flipped, list_functions, turing_concepts")->capture_default_str();
+  cmd->add_option("--suite", a->suites, "Comma-separated: icl, flipped, list_functions, turing_concepts")
+      ->capture_default_str();
   cmd->add_option("--out", a->out, "Report JSON (a .md table is written beside it)")->capture_default_str();
   cmd->add_option("--data", a->options.classification_dir,
                   "Classification datasets folder (default $SYMTUNE_SHARED_DATA/classification), or builtin:synthetic");
   cmd->add_option("--tasks", a->tasks, "Held-out tasks, comma-separated (default subj,emotion,hate_speech,sms_spam)");
-  cmd->add_option("--list-functions", a->options.list_functions, "list_functions.jsonl (default under $SYMTUNE_SHARED_DATA)");
-  cmd->add_option("-n,--examples", a->options.examples_per_task, "Test examples per task (paper: 100)")->capture_default_str();
-  cmd->add_option("-k,--exemplars", a->options.exemplars_per_class, "In-context exemplars per class (paper: 4)")->capture_default_str();
+  cmd->add_option("--list-functions", a->options.list_functions,
+                  "list_functions.jsonl (default under $SYMTUNE_SHARED_DATA)");
+  cmd->add_option("-n,--examples", a->options.examples_per_task, "Test examples per task (paper: 100)")
+      ->capture_default_str();
+  cmd->add_option("-k,--exemplars", a->options.exemplars_per_class, "In-context exemplars per class (paper: 4)")
+      ->capture_default_str();
   cmd->add_option("--max-input-tokens", a->options.max_input_tokens, "Prompt budget")->capture_default_str();
   cmd->add_option("--seed", a->options.seed, "Seed of every draw")->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
@@ -107,8 +112,9 @@ void add_eval_command(CLI::App& app) {
       if (!reports.back().contains("suites")) throw Error(f + ": not a symtune eval report (no 'suites')");
     }
     std::vector<std::string> columns = names->empty() ? *files : split_commas(*names);
-    if (columns.size() != files->size()) throw Error("--names: " + std::to_string(columns.size()) + " names for " +
-                                                     std::to_string(files->size()) + " reports");
+    if (columns.size() != files->size())
+      throw Error("--names: " + std::to_string(columns.size()) + " names for " + std::to_string(files->size()) +
+                  " reports");
     const std::string md = compare_reports_markdown(reports, columns);
     if (!out->empty()) write_text_file_atomically(*out, md);
     std::cout << md;

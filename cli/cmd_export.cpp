@@ -10,7 +10,8 @@
 namespace symtune::cli {
 
 void add_export_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("export", "Write a validated copy of an HF model directory (fp32 or bf16, optionally sharded)");
+  auto* cmd = app.add_subcommand("export",
+                                 "Write a validated copy of an HF model directory (fp32 or bf16, optionally sharded)");
   auto model_dir = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto dtype = std::make_shared<std::string>("float32");
@@ -19,7 +20,8 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--out", *out, "Output directory (must not exist or be empty)")->required();
   cmd->add_option("--dtype", *dtype, "Weight dtype written: float32 or bfloat16")->capture_default_str();
   cmd->add_option("--max-shard-mb", *shard_mb,
-                  "Split weights into shards of at most this many MiB with model.safetensors.index.json (0 = one file)")->capture_default_str()
+                  "Split weights into shards of at most this many MiB with model.safetensors.index.json (0 = one file)")
+      ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->callback([=] {
     SaveOptions save;

@@ -40,10 +40,14 @@ void add_generate_command(CLI::App& app) {
   a->gen.max_new_tokens = 64;
   cmd->add_option("--model", a->model_dir, "HF model directory")->required();
   cmd->add_option("--prompt", a->prompt, "Prompt text (a BOS token is prepended)")->capture_default_str();
-  cmd->add_option("--max-new-tokens", a->gen.max_new_tokens, "Tokens to generate")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--temperature", a->gen.temperature, "0 = greedy argmax; > 0 samples")->capture_default_str()
+  cmd->add_option("--max-new-tokens", a->gen.max_new_tokens, "Tokens to generate")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", a->gen.temperature, "0 = greedy argmax; > 0 samples")
+      ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-k", a->gen.top_k, "Sample among the k most likely tokens (0 = all)")->capture_default_str()
+  cmd->add_option("--top-k", a->gen.top_k, "Sample among the k most likely tokens (0 = all)")
+      ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", a->gen.seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "Compute dtype: float32 or bfloat16")->capture_default_str();

@@ -9,7 +9,8 @@
 namespace symtune::cli {
 
 void add_inspect_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("inspect", "Validate an HF model directory (config, every tensor, tokenizer) and summarise it");
+  auto* cmd = app.add_subcommand("inspect",
+                                 "Validate an HF model directory (config, every tensor, tokenizer) and summarise it");
   auto model_dir = std::make_shared<std::string>();
   auto skip_tokenizer = std::make_shared<bool>(false);
   cmd->add_option("--model", *model_dir, "HF model directory")->required();

@@ -27,8 +27,10 @@ DataConfig data_config_from(const nlohmann::json& config, const std::string& pat
   return parse_data_config(config["data"], path + ": data", fs::absolute(path).parent_path());
 }
 
-std::shared_ptr<Tokenizer> tokenizer_from(const nlohmann::json& config, const DataConfig& data, const std::string& path) {
-  const nlohmann::json model = config.contains("model") && config["model"].is_object() ? config["model"] : nlohmann::json();
+std::shared_ptr<Tokenizer> tokenizer_from(const nlohmann::json& config, const DataConfig& data,
+                                          const std::string& path) {
+  const nlohmann::json model =
+      config.contains("model") && config["model"].is_object() ? config["model"] : nlohmann::json();
   std::string model_dir;
   std::optional<ModelConfig> mc;
   if (model.contains("path") && model["path"].is_string()) {

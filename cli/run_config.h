@@ -17,6 +17,7 @@ nlohmann::json load_run_config(const std::string& path);
 DataConfig data_config_from(const nlohmann::json& config, const std::string& path);
 
 // data.tokenizer when set, else the tokenizer of model.path.
-std::shared_ptr<Tokenizer> tokenizer_from(const nlohmann::json& config, const DataConfig& data, const std::string& path);
+std::shared_ptr<Tokenizer> tokenizer_from(const nlohmann::json& config, const DataConfig& data,
+                                          const std::string& path);
 
 }  // namespace symtune::cli

@@ -11,7 +11,9 @@ namespace symtune {
 
 #ifdef SYMTUNE_WITH_CUDA
 namespace {
-c10::DeviceIndex index_of(c10::Device device) { return device.has_index() ? device.index() : c10::cuda::current_device(); }
+c10::DeviceIndex index_of(c10::Device device) {
+  return device.has_index() ? device.index() : c10::cuda::current_device();
+}
 }  // namespace
 #endif
 

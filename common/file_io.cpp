@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -63,8 +63,7 @@ std::string read_text_file(const fs::path& path) {
 void write_all(std::FILE* file, const void* data, size_t bytes, const fs::path& path) {
   if (bytes == 0) return;
   if (std::fwrite(data, 1, bytes, file) != bytes)
-    throw Error(path.string() + ": write failed after a short write (" + errno_text() +
-                "); is the disk full?");
+    throw Error(path.string() + ": write failed after a short write (" + errno_text() + "); is the disk full?");
 }
 
 void fsync_directory(const fs::path& dir) {
@@ -79,14 +78,11 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::F
   const fs::path tmp = dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
   std::FILE* file = std::fopen(tmp.c_str(), "wb");
   if (file == nullptr)
-    throw Error(path.string() + ": cannot create a temporary file in " + dir.string() + ": " +
-                errno_text());
+    throw Error(path.string() + ": cannot create a temporary file in " + dir.string() + ": " + errno_text());
   try {
     write_body(file);
-    if (std::fflush(file) != 0)
-      throw Error(path.string() + ": flush failed (" + errno_text() + "); is the disk full?");
-    if (::fsync(::fileno(file)) != 0)
-      throw Error(path.string() + ": fsync failed: " + errno_text());
+    if (std::fflush(file) != 0) throw Error(path.string() + ": flush failed (" + errno_text() + "); is the disk full?");
+    if (::fsync(::fileno(file)) != 0) throw Error(path.string() + ": fsync failed: " + errno_text());
   } catch (...) {
     std::fclose(file);
     std::error_code ignored;

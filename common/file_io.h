@@ -38,8 +38,7 @@ std::string read_text_file(const std::filesystem::path& path);
 // Calls write_body with an open FILE* on a temporary file beside `path`, then flushes,
 // fsyncs and renames it over `path`. On any error the temporary file is removed and an
 // Error naming `path` is thrown; `path` itself is untouched.
-void write_file_atomically(const std::filesystem::path& path,
-                           const std::function<void(std::FILE*)>& write_body);
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::FILE*)>& write_body);
 
 void write_text_file_atomically(const std::filesystem::path& path, const std::string& text);
 

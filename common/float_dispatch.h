@@ -16,10 +16,17 @@ namespace symtune {
 template <typename F>
 void dispatch_float_type(c10::ScalarType type, const char* what, F&& f) {
   switch (type) {
-    case c10::ScalarType::Float: f(float{}); break;
-    case c10::ScalarType::BFloat16: f(c10::BFloat16{}); break;
-    case c10::ScalarType::Half: f(c10::Half{}); break;
-    default: throw Error(std::string(what) + " must be fp32, bf16 or fp16");
+    case c10::ScalarType::Float:
+      f(float{});
+      break;
+    case c10::ScalarType::BFloat16:
+      f(c10::BFloat16{});
+      break;
+    case c10::ScalarType::Half:
+      f(c10::Half{});
+      break;
+    default:
+      throw Error(std::string(what) + " must be fp32, bf16 or fp16");
   }
 }
 

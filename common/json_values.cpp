@@ -38,8 +38,7 @@ bool read_value(const json& object, const char* key, bool& out, const std::strin
 bool read_value(const json& object, const char* key, int64_t& out, const std::string& where) {
   // Unsigned values past INT64_MAX would wrap to negative ones.
   auto fits = [](const json& x) {
-    return x.is_number_integer() &&
-           !(x.is_number_unsigned() && x.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX));
+    return x.is_number_integer() && !(x.is_number_unsigned() && x.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX));
   };
   const json* v = value_of(object, key, "an integer", where, fits);
   if (v) out = v->get<int64_t>();

@@ -6,9 +6,9 @@
 // Must not include torch.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
 #include <cstdint>
 #include <initializer_list>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <utility>

@@ -35,8 +35,8 @@ class BatchPrefetcher {
 
   const BatchStream& stream_;
   const uint64_t depth_;
-  uint64_t next_;      // handed out next
-  uint64_t claimed_;   // next batch a worker may start
+  uint64_t next_;     // handed out next
+  uint64_t claimed_;  // next batch a worker may start
   std::map<uint64_t, Batch> ready_;
   std::map<uint64_t, std::exception_ptr> failed_;
   bool stopping_ = false;

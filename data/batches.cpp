@@ -81,8 +81,9 @@ Batch BatchStream::row(uint64_t r, StreamCounters* counters) const {
       if (counters != nullptr && ex.unusable) ++counters->unusable_examples;
       if (row.examples == 0) {
         // An empty row always has room for a usable example, so only unusable ones land here.
-        if (slot >= 64) throw Error("data: no usable example in 64 tries for row " + std::to_string(r) +
-                                    " (are max_input_tokens too small for these prompts?)");
+        if (slot >= 64)
+          throw Error("data: no usable example in 64 tries for row " + std::to_string(r) +
+                      " (are max_input_tokens too small for these prompts?)");
         continue;
       }
       if (++misses > c.pack_fill_attempts) break;
@@ -110,7 +111,11 @@ Batch BatchStream::row(uint64_t r, StreamCounters* counters) const {
       counters->exemplars_dropped += ex.exemplars_dropped;
       counters->prompts_with_dropped_exemplars += ex.exemplars_dropped > 0 ? 1 : 0;
       counters->targets_truncated += ex.target_truncated ? 1 : 0;
-      auto log2_bucket = [](size_t n) { int b = 0; while ((size_t(2) << b) <= n) ++b; return b; };
+      auto log2_bucket = [](size_t n) {
+        int b = 0;
+        while ((size_t(2) << b) <= n) ++b;
+        return b;
+      };
       ++counters->prompt_length_log2[log2_bucket(ex.prompt.size())];
       ++counters->target_length_log2[log2_bucket(ex.target.size())];
       counters->longest_prompt = std::max<int64_t>(counters->longest_prompt, static_cast<int64_t>(ex.prompt.size()));

@@ -51,7 +51,7 @@ struct Batch {
 struct StreamCounters {
   int64_t examples = 0, rows = 0, tokens = 0, padding_tokens = 0, target_tokens = 0;
   int64_t exemplars_dropped = 0, prompts_with_dropped_exemplars = 0, targets_truncated = 0, unusable_examples = 0;
-  std::map<std::string, int64_t> by_kind, by_source;  // examples
+  std::map<std::string, int64_t> by_kind, by_source;            // examples
   std::map<std::string, int64_t> rows_by_kind, tokens_by_kind;  // rows are homogeneous in kind
   // Histograms of prompt and target lengths in tokens, by power-of-two bucket: key b counts
   // lengths in [2^b, 2^(b+1)).

@@ -25,8 +25,14 @@ using json = nlohmann::json;
 char32_t decode_utf8(const std::string& s, size_t i, size_t& length) {
   const unsigned char c = static_cast<unsigned char>(s[i]);
   auto cont = [&](size_t k) { return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
-  if (c < 0x80) { length = 1; return c; }
-  if ((c & 0xE0) == 0xC0 && cont(1)) { length = 2; return ((c & 0x1F) << 6) | (s[i + 1] & 0x3F); }
+  if (c < 0x80) {
+    length = 1;
+    return c;
+  }
+  if ((c & 0xE0) == 0xC0 && cont(1)) {
+    length = 2;
+    return ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
+  }
   if ((c & 0xF0) == 0xE0 && cont(1) && cont(2)) {
     length = 3;
     return ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
@@ -42,8 +48,10 @@ char32_t decode_utf8(const std::string& s, size_t i, size_t& length) {
 std::string encode_utf8(char32_t c) {
   std::string out;
   if (c < 0x80) out += static_cast<char>(c);
-  else if (c < 0x800) { out += static_cast<char>(0xC0 | (c >> 6)); out += static_cast<char>(0x80 | (c & 0x3F)); }
-  else if (c < 0x10000) {
+  else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
     out += static_cast<char>(0xE0 | (c >> 12));
     out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (c & 0x3F));
@@ -75,7 +83,9 @@ std::vector<std::string> gpt2_split(const std::string& text) {
   const size_t n = cps.size();
   std::vector<std::string> pieces;
   size_t i = 0;
-  auto emit = [&](size_t from, size_t to) { pieces.push_back(text.substr(offsets[from], offsets[to] - offsets[from])); };
+  auto emit = [&](size_t from, size_t to) {
+    pieces.push_back(text.substr(offsets[from], offsets[to] - offsets[from]));
+  };
   while (i < n) {
     // Contractions.
     if (cps[i] == U'\'' && i + 1 < n) {
@@ -301,11 +311,14 @@ std::unique_ptr<Tokenizer> load_bpe_tokenizer_json(const std::filesystem::path& 
   bool ok = is_byte_level(pre);
   if (pre.is_object() && pre.value("type", "") == "Sequence")
     for (const auto& p : pre["pretokenizers"]) ok = ok || is_byte_level(p);
-  if (!ok) throw Error(where + ": pre_tokenizer " + pre.dump().substr(0, 120) + " is not supported (ByteLevel, GPT-2 pattern)");
+  if (!ok)
+    throw Error(where + ": pre_tokenizer " + pre.dump().substr(0, 120) +
+                " is not supported (ByteLevel, GPT-2 pattern)");
   std::vector<std::string> tokens(j["model"]["vocab"].size());
   for (auto it = j["model"]["vocab"].begin(); it != j["model"]["vocab"].end(); ++it) {
     const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id >= static_cast<int64_t>(tokens.size())) throw Error(where + ": token id " + std::to_string(id) + " out of range");
+    if (id < 0 || id >= static_cast<int64_t>(tokens.size()))
+      throw Error(where + ": token id " + std::to_string(id) + " out of range");
     tokens[id] = it.key();
   }
   std::vector<std::pair<std::string, std::string>> merges;
@@ -318,10 +331,12 @@ std::unique_ptr<Tokenizer> load_bpe_tokenizer_json(const std::filesystem::path& 
 
 std::unique_ptr<Tokenizer> load_bpe_from_gguf_metadata(const nlohmann::json& meta, const std::string& origin) {
   const std::string model = meta.value("tokenizer.ggml.model", "");
-  if (model != "gpt2") throw Error(origin + ": tokenizer.ggml.model '" + model + "' is not supported (gpt2 = byte-level BPE)");
+  if (model != "gpt2")
+    throw Error(origin + ": tokenizer.ggml.model '" + model + "' is not supported (gpt2 = byte-level BPE)");
   const std::string pre = meta.value("tokenizer.ggml.pre", "default");
   if (pre != "default" && pre != "gpt2" && pre != "smollm")
-    throw Error(origin + ": tokenizer.ggml.pre '" + pre + "' is not supported (default, gpt2, smollm: the GPT-2 pattern)");
+    throw Error(origin + ": tokenizer.ggml.pre '" + pre +
+                "' is not supported (default, gpt2, smollm: the GPT-2 pattern)");
   std::vector<std::string> tokens = meta.at("tokenizer.ggml.tokens").get<std::vector<std::string>>();
   std::vector<std::pair<std::string, std::string>> merges;
   for (const auto& m : meta.value("tokenizer.ggml.merges", json::array())) merges.push_back(split_merge(m, origin));
@@ -337,7 +352,8 @@ std::unique_ptr<Tokenizer> load_bpe_from_gguf_metadata(const nlohmann::json& met
   SpecialTokenIds ids;
   if (meta.contains("tokenizer.ggml.bos_token_id")) ids.bos = meta["tokenizer.ggml.bos_token_id"].get<int64_t>();
   if (meta.contains("tokenizer.ggml.eos_token_id")) ids.eos = meta["tokenizer.ggml.eos_token_id"].get<int64_t>();
-  if (meta.contains("tokenizer.ggml.padding_token_id")) ids.pad = meta["tokenizer.ggml.padding_token_id"].get<int64_t>();
+  if (meta.contains("tokenizer.ggml.padding_token_id"))
+    ids.pad = meta["tokenizer.ggml.padding_token_id"].get<int64_t>();
   tok->set_special(ids);
   return tok;
 }

@@ -45,7 +45,8 @@ void DataConfig::validate(const std::string& where) const {
   if (symbol_fraction > 0 && classification_dir.empty())
     throw Error(where + ": 'symbol_fraction' > 0 needs 'classification_dir'");
   if (symbol_fraction < 1 && instruction_files.empty() && !instruction_from_classification)
-    throw Error(where + ": 'symbol_fraction' < 1 needs instruction data ('instruction_files' or "
+    throw Error(where +
+                ": 'symbol_fraction' < 1 needs instruction data ('instruction_files' or "
                 "'instruction_from_classification')");
   if (exemplars_min < 1 || exemplars_max < exemplars_min)
     throw Error(where + ": 'exemplars_per_class' must be [min, max] with 1 <= min <= max");
@@ -63,10 +64,9 @@ void DataConfig::validate(const std::string& where) const {
 DataConfig parse_data_config(const nlohmann::json& j, const std::string& where, const fs::path& base_dir) {
   require_known_keys(j,
                      {"classification_dir", "tuning_datasets", "held_out_datasets", "max_examples_per_dataset",
-                      "weighting", "weight_cap_examples", "symbol_fraction", "exemplars_per_class",
-                      "instruction_files", "flan_templates", "instruction_from_classification", "symbols",
-                      "max_input_tokens", "max_target_tokens", "pack", "pack_fill_attempts", "rows_per_batch", "seed",
-                      "tokenizer"},
+                      "weighting", "weight_cap_examples", "symbol_fraction", "exemplars_per_class", "instruction_files",
+                      "flan_templates", "instruction_from_classification", "symbols", "max_input_tokens",
+                      "max_target_tokens", "pack", "pack_fill_attempts", "rows_per_batch", "seed", "tokenizer"},
                      where);
   DataConfig c;
   auto path = [&](const char* key, std::string& out) {

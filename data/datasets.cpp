@@ -60,7 +60,8 @@ std::vector<std::vector<int32_t>> ClassificationDataset::indices_by_label(
 
 ClassificationDataset load_classification_dataset(const fs::path& dir, int64_t max_examples_per_split) {
   const fs::path meta_path = dir / "dataset.json";
-  if (!fs::exists(meta_path)) throw Error(meta_path.string() + ": not found (a classification dataset folder needs dataset.json)");
+  if (!fs::exists(meta_path))
+    throw Error(meta_path.string() + ": not found (a classification dataset folder needs dataset.json)");
   json meta;
   try {
     meta = json::parse(read_text_file(meta_path));
@@ -68,14 +69,16 @@ ClassificationDataset load_classification_dataset(const fs::path& dir, int64_t m
     throw Error(meta_path.string() + ": not valid JSON: " + e.what());
   }
   ClassificationDataset d;
-  d.name = meta.contains("name") && meta["name"].is_string() ? meta["name"].get<std::string>() : dir.filename().string();
+  d.name =
+      meta.contains("name") && meta["name"].is_string() ? meta["name"].get<std::string>() : dir.filename().string();
   d.task = meta.contains("task") && meta["task"].is_string() ? meta["task"].get<std::string>() : "";
   if (!meta.contains("labels") || !meta["labels"].is_array() || meta["labels"].empty())
     throw Error(meta_path.string() + ": 'labels' must be a non-empty list of label names");
   std::map<std::string, int32_t> label_id;
   for (const auto& l : meta["labels"]) {
     if (!l.is_string()) throw Error(meta_path.string() + ": 'labels' entries must be strings, found " + l.dump());
-    if (label_id.count(l.get<std::string>())) throw Error(meta_path.string() + ": label '" + l.get<std::string>() + "' is listed twice");
+    if (label_id.count(l.get<std::string>()))
+      throw Error(meta_path.string() + ": label '" + l.get<std::string>() + "' is listed twice");
     label_id[l.get<std::string>()] = static_cast<int32_t>(d.labels.size());
     d.labels.push_back(l.get<std::string>());
   }
@@ -85,7 +88,9 @@ ClassificationDataset load_classification_dataset(const fs::path& dir, int64_t m
   if (meta.contains("field_names") && meta["field_names"].is_object()) {
     const json& names = meta["field_names"];
     if (names.contains("text") && names["text"].is_string()) d.text_field_name = names["text"].get<std::string>();
-    if (has_text2) d.text2_field_name = names.contains("text2") && names["text2"].is_string() ? names["text2"].get<std::string>() : "text2";
+    if (has_text2)
+      d.text2_field_name =
+          names.contains("text2") && names["text2"].is_string() ? names["text2"].get<std::string>() : "text2";
   } else if (has_text2) {
     d.text2_field_name = "text2";
   }

@@ -32,9 +32,12 @@ ClassificationDataset load_dataset(const DataConfig& config, const std::string& 
 
 int64_t ExampleSource::weight_of(int64_t size) const {
   switch (config_.weighting) {
-    case DatasetWeighting::kUniform: return 1;
-    case DatasetWeighting::kProportional: return size;
-    case DatasetWeighting::kProportionalCapped: return std::min(size, config_.weight_cap_examples);
+    case DatasetWeighting::kUniform:
+      return 1;
+    case DatasetWeighting::kProportional:
+      return size;
+    case DatasetWeighting::kProportionalCapped:
+      return std::min(size, config_.weight_cap_examples);
   }
   return 1;
 }
@@ -85,8 +88,8 @@ ExampleSource::ExampleSource(const DataConfig& config) : config_(config) {
   if (!w.empty()) symbol_cumulative_ = normalised_cumulative(w);
   w.clear();
   for (const auto& s : instruction_sources_)
-    w.push_back(static_cast<double>(
-        weight_of(s.dataset >= 0 ? static_cast<int64_t>(datasets_[s.dataset].train.size()) : static_cast<int64_t>(s.examples.size()))));
+    w.push_back(static_cast<double>(weight_of(s.dataset >= 0 ? static_cast<int64_t>(datasets_[s.dataset].train.size())
+                                                             : static_cast<int64_t>(s.examples.size()))));
   if (!w.empty()) instruction_cumulative_ = normalised_cumulative(w);
   if (config_.symbol_fraction > 0 && symbol_cumulative_.empty())
     throw Error("data: symbol_fraction > 0 but no classification datasets to tune on");

@@ -19,10 +19,18 @@ struct Layout {
 // Formats in the spirit of the paper's (Figure 3 and appendix): an exemplar is
 // input_prefix + input + joiner + output_prefix + " " + label.
 constexpr Layout kLayouts[] = {
-    {"Input: ", "\n", "Output:"},     {"Q: ", "\n", "A:"},           {"Student: ", "\n", "Teacher:"},
-    {"X = ", "\n", "Y ="},            {"", " ", "->"},               {"Question: ", "\n", "Answer:"},
-    {"Text: ", "\n", "Label:"},       {"Example: ", "\n", "Category:"}, {"Source: ", "\n", "Target:"},
-    {"Sentence: ", "\n", "Class:"},   {"Problem: ", "\n", "Solution:"}, {"Prompt: ", "\n", "Response:"},
+    {"Input: ", "\n", "Output:"},
+    {"Q: ", "\n", "A:"},
+    {"Student: ", "\n", "Teacher:"},
+    {"X = ", "\n", "Y ="},
+    {"", " ", "->"},
+    {"Question: ", "\n", "Answer:"},
+    {"Text: ", "\n", "Label:"},
+    {"Example: ", "\n", "Category:"},
+    {"Source: ", "\n", "Target:"},
+    {"Sentence: ", "\n", "Class:"},
+    {"Problem: ", "\n", "Solution:"},
+    {"Prompt: ", "\n", "Response:"},
 };
 constexpr const char* kExemplarSeparator = "\n\n";
 
@@ -62,7 +70,8 @@ std::vector<int32_t> derangement(size_t n, Rng& rng) {
 }
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
   return s;
 }
 
@@ -89,7 +98,8 @@ void check_icl_ready(const ClassificationDataset& d, const IclOptions& o) {
     if (static_cast<int64_t>(by_label[l].size()) < o.k_min + 1)
       throw Error("dataset '" + d.name + "': class '" + d.labels[l] + "' has " + std::to_string(by_label[l].size()) +
                   " training example(s); prompts need at least k_min + 1 = " + std::to_string(o.k_min + 1));
-  if (o.query_from_test && d.test.empty()) throw Error("dataset '" + d.name + "': no test split for evaluation queries");
+  if (o.query_from_test && d.test.empty())
+    throw Error("dataset '" + d.name + "': no test split for evaluation queries");
 }
 
 TextExample build_icl_prompt(const ClassificationDataset& d, const std::vector<std::string>& symbols,
@@ -158,9 +168,8 @@ TextExample build_icl_prompt(const ClassificationDataset& d, const std::vector<s
 
 std::string flan_task_for(const std::string& name) {
   static const std::map<std::string, std::string> kTasks{
-      {"rte", "rte"},   {"cb", "cb"},       {"mnli", "mnli"},          {"qnli", "qnli"}, {"wnli", "wnli"},
-      {"mrpc", "glue_mrpc"}, {"sst2", "sst2"}, {"mr", "sst2"},         {"cr", "sst2"},   {"mpqa", "sst2"},
-      {"cola", "cola"}, {"trec", "trec"}};
+      {"rte", "rte"},   {"cb", "cb"},   {"mnli", "mnli"}, {"qnli", "qnli"}, {"wnli", "wnli"}, {"mrpc", "glue_mrpc"},
+      {"sst2", "sst2"}, {"mr", "sst2"}, {"cr", "sst2"},   {"mpqa", "sst2"}, {"cola", "cola"}, {"trec", "trec"}};
   auto it = kTasks.find(name);
   return it == kTasks.end() ? "" : it->second;
 }
@@ -178,10 +187,15 @@ TextExample build_flan_example(const ClassificationDataset& d, const FlanTemplat
   if (!task.empty() && it != templates.end() && !it->second.empty()) {
     const auto& [input_t, target_t] = it->second[rng.below(it->second.size())];
     // Every FLAN field name this dataset's fields can stand for.
-    const std::vector<std::pair<std::string, std::string>> fields{
-        {"{premise}", e.text},   {"{hypothesis}", e.text2}, {"{question}", e.text}, {"{sentence}", d.is_pair() ? e.text2 : e.text},
-        {"{sentence1}", e.text}, {"{sentence2}", e.text2},  {"{text}", e.text},     {"{options_}", options},
-        {"{answer}", d.labels[e.label]}};
+    const std::vector<std::pair<std::string, std::string>> fields{{"{premise}", e.text},
+                                                                  {"{hypothesis}", e.text2},
+                                                                  {"{question}", e.text},
+                                                                  {"{sentence}", d.is_pair() ? e.text2 : e.text},
+                                                                  {"{sentence1}", e.text},
+                                                                  {"{sentence2}", e.text2},
+                                                                  {"{text}", e.text},
+                                                                  {"{options_}", options},
+                                                                  {"{answer}", d.labels[e.label]}};
     std::string input = input_t, target = target_t;
     for (const auto& [key, value] : fields) {
       input = replace_all(input, key, value);

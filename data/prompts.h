@@ -47,7 +47,7 @@ struct IclOptions {
   int64_t k_min = 2, k_max = 10;  // exemplars per class, drawn uniformly in [k_min, k_max]
   LabelMode labels = LabelMode::kSymbols;
   bool with_instruction = false;
-  bool query_from_test = false;   // evaluation: the query comes from the test split
+  bool query_from_test = false;  // evaluation: the query comes from the test split
 };
 
 // Number of input/output layouts a prompt is drawn from.

@@ -81,8 +81,8 @@ std::unique_ptr<Tokenizer> checked_against_model(std::unique_ptr<Tokenizer> toke
 
 }  // namespace
 
-std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir,
-                                          const SpecialTokenIds& config_special, int64_t model_vocab_size) {
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir, const SpecialTokenIds& config_special,
+                                          int64_t model_vocab_size) {
   const auto sp_path = model_dir / "tokenizer.model";
   std::unique_ptr<Tokenizer> tokenizer;
   if (std::filesystem::exists(sp_path)) {
@@ -95,10 +95,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
   } else if (std::filesystem::exists(model_dir / "symtune_tokenizer.json")) {
     const std::string text = read_text_file(model_dir / "symtune_tokenizer.json");
     if (text.find("\"bytes\"") == std::string::npos)
-      throw Error((model_dir / "symtune_tokenizer.json").string() + ": unknown tokenizer type (expected {\"type\": \"bytes\"})");
+      throw Error((model_dir / "symtune_tokenizer.json").string() +
+                  ": unknown tokenizer type (expected {\"type\": \"bytes\"})");
     tokenizer = make_byte_tokenizer();
   } else {
-    throw Error(model_dir.string() + ": no tokenizer found (expected tokenizer.model, tokenizer.json, "
+    throw Error(model_dir.string() +
+                ": no tokenizer found (expected tokenizer.model, tokenizer.json, "
                 "gguf_tokenizer.json or symtune_tokenizer.json)");
   }
   return checked_against_model(std::move(tokenizer), model_dir.string(), sp_path.string(), model_vocab_size);
@@ -107,7 +109,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
 std::unique_ptr<Tokenizer> load_tokenizer_spec(const std::string& spec, const SpecialTokenIds& config_special,
                                                int64_t model_vocab_size) {
   if (std::filesystem::is_directory(spec)) return load_tokenizer(spec, config_special, model_vocab_size);
-  std::unique_ptr<Tokenizer> tokenizer = spec == "bytes" ? make_byte_tokenizer() : sentencepiece_with(spec, config_special);
+  std::unique_ptr<Tokenizer> tokenizer =
+      spec == "bytes" ? make_byte_tokenizer() : sentencepiece_with(spec, config_special);
   return checked_against_model(std::move(tokenizer), spec, spec, model_vocab_size);
 }
 

@@ -19,19 +19,24 @@ std::string spreadsheet_column_name(int64_t index) {
 }
 
 void SymbolPoolConfig::validate(const std::string& where) const {
-  for (auto [v, name] : {std::pair{tuning_integers, "tuning_integers"}, {tuning_letter_strings, "tuning_letter_strings"},
-                         {tuning_words, "tuning_words"}, {heldout_integer_begin, "heldout_integer_begin"}})
+  for (auto [v, name] : {std::pair{tuning_integers, "tuning_integers"},
+                         {tuning_letter_strings, "tuning_letter_strings"},
+                         {tuning_words, "tuning_words"},
+                         {heldout_integer_begin, "heldout_integer_begin"}})
     if (v < 0) throw Error(where + ": '" + name + "' must be >= 0");
-  if (heldout_integer_end < heldout_integer_begin) throw Error(where + ": 'heldout_integer_end' must be >= 'heldout_integer_begin'");
+  if (heldout_integer_end < heldout_integer_begin)
+    throw Error(where + ": 'heldout_integer_end' must be >= 'heldout_integer_begin'");
   if (heldout_integer_begin < tuning_integers)
     throw Error(where + ": held-out integers start at " + std::to_string(heldout_integer_begin) +
-                ", inside the tuning integers 0.." + std::to_string(tuning_integers - 1) + "; the pools must be disjoint");
+                ", inside the tuning integers 0.." + std::to_string(tuning_integers - 1) +
+                "; the pools must be disjoint");
   if (heldout_words < -1) throw Error(where + ": 'heldout_words' must be >= 0, or -1 for all remaining words");
 }
 
 SymbolPoolConfig parse_symbol_pool_config(const nlohmann::json& j, const std::string& where) {
-  require_known_keys(j, {"word_list", "tuning_integers", "tuning_letter_strings", "tuning_words", "heldout_integer_begin",
-                         "heldout_integer_end", "heldout_words", "seed"},
+  require_known_keys(j,
+                     {"word_list", "tuning_integers", "tuning_letter_strings", "tuning_words", "heldout_integer_begin",
+                      "heldout_integer_end", "heldout_words", "seed"},
                      where);
   SymbolPoolConfig c;
   if (j.contains("word_list")) {  // named: required; absent: the default list if present, else generated words
@@ -39,9 +44,11 @@ SymbolPoolConfig parse_symbol_pool_config(const nlohmann::json& j, const std::st
     c.word_list_required = !c.word_list.empty();
   }
   for (auto [key, field] : {std::pair{"tuning_integers", &c.tuning_integers},
-                            {"tuning_letter_strings", &c.tuning_letter_strings}, {"tuning_words", &c.tuning_words},
+                            {"tuning_letter_strings", &c.tuning_letter_strings},
+                            {"tuning_words", &c.tuning_words},
                             {"heldout_integer_begin", &c.heldout_integer_begin},
-                            {"heldout_integer_end", &c.heldout_integer_end}, {"heldout_words", &c.heldout_words}})
+                            {"heldout_integer_end", &c.heldout_integer_end},
+                            {"heldout_words", &c.heldout_words}})
     read_value(j, key, *field, where);
   read_value(j, "seed", c.seed, where);
   c.validate(where);
@@ -96,7 +103,8 @@ SymbolPools build_symbol_pools(const SymbolPoolConfig& c) {
     pools.word_source = c.word_list;
     if (words.empty()) throw Error(c.word_list + ": word list has no usable words (lower-case a-z, 2-12 letters)");
   } else if (c.word_list_required) {
-    throw Error(c.word_list + ": cannot read the word list (install Debian's wamerican, or set symbols.word_list to "
+    throw Error(c.word_list +
+                ": cannot read the word list (install Debian's wamerican, or set symbols.word_list to "
                 "\"\" to use generated pseudo-words)");
   } else {
     const int64_t needed = c.tuning_words + (c.heldout_words < 0 ? 50000 : c.heldout_words);

@@ -18,12 +18,12 @@ namespace symtune {
 
 struct SymbolPoolConfig {
   std::string word_list = "/usr/share/dict/words";  // "" = generate pseudo-words
-  bool word_list_required = false;  // true when the user named the file: then a missing file is an error
+  bool word_list_required = false;        // true when the user named the file: then a missing file is an error
   int64_t tuning_integers = 10000;        // 0 .. n-1
   int64_t tuning_letter_strings = 10000;  // A .. (n-th spreadsheet column name)
   int64_t tuning_words = 10000;
   int64_t heldout_integer_begin = 10000, heldout_integer_end = 100000;  // [begin, end)
-  int64_t heldout_words = -1;  // -1 = every word not used for tuning
+  int64_t heldout_words = -1;                                           // -1 = every word not used for tuning
   uint64_t seed = 0;
 
   void validate(const std::string& where) const;

@@ -40,8 +40,8 @@ class Tokenizer {
 // precedence over the ids the tokenizer file declares. Throws Error naming the directory when
 // no tokenizer file is there, and when the tokenizer's vocabulary does not fit in
 // `model_vocab_size` (pass 0 to skip that check).
-std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir,
-                                          const SpecialTokenIds& config_special, int64_t model_vocab_size);
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir, const SpecialTokenIds& config_special,
+                                          int64_t model_vocab_size);
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& tokenizer_model);
 std::unique_ptr<Tokenizer> make_byte_tokenizer();

@@ -50,7 +50,9 @@ std::optional<std::vector<int64_t>> parse_int_list(const std::string& g) {
   std::vector<int64_t> out;
   std::string inner = g.substr(open + 1, close - open - 1);
   size_t i = 0;
-  auto skip_space = [&] { while (i < inner.size() && inner[i] == ' ') ++i; };
+  auto skip_space = [&] {
+    while (i < inner.size() && inner[i] == ' ') ++i;
+  };
   skip_space();
   if (i == inner.size()) return out;  // "[]"
   while (true) {
@@ -81,7 +83,11 @@ const std::map<std::string, Concept>& concepts() {
   static const std::map<std::string, Concept> all{
       {"identity", [](const std::string& s) { return s; }},
       {"reverse", [](const std::string& s) { return std::string(s.rbegin(), s.rend()); }},
-      {"invert", [](std::string s) { for (auto& c : s) c = c == '0' ? '1' : '0'; return s; }},
+      {"invert",
+       [](std::string s) {
+         for (auto& c : s) c = c == '0' ? '1' : '0';
+         return s;
+       }},
       {"rotate_left", [](const std::string& s) { return s.substr(1) + s[0]; }},
       {"rotate_right", [](const std::string& s) { return s.back() + s.substr(0, s.size() - 1); }},
       {"append_1", [](const std::string& s) { return s + "1"; }},
@@ -89,12 +95,31 @@ const std::map<std::string, Concept>& concepts() {
       {"drop_first", [](const std::string& s) { return s.substr(1); }},
       {"drop_last", [](const std::string& s) { return s.substr(0, s.size() - 1); }},
       {"duplicate", [](const std::string& s) { return s + s; }},
-      {"sort", [](std::string s) { std::sort(s.begin(), s.end()); return s; }},
-      {"keep_even_positions", [](const std::string& s) { std::string o; for (size_t i = 0; i < s.size(); i += 2) o += s[i]; return o; }},
-      {"swap_halves", [](const std::string& s) { const size_t h = s.size() / 2; return s.substr(h) + s.substr(0, h); }},
+      {"sort",
+       [](std::string s) {
+         std::sort(s.begin(), s.end());
+         return s;
+       }},
+      {"keep_even_positions",
+       [](const std::string& s) {
+         std::string o;
+         for (size_t i = 0; i < s.size(); i += 2) o += s[i];
+         return o;
+       }},
+      {"swap_halves",
+       [](const std::string& s) {
+         const size_t h = s.size() / 2;
+         return s.substr(h) + s.substr(0, h);
+       }},
       {"mirror", [](const std::string& s) { return s + std::string(s.rbegin(), s.rend()); }},
-      {"count_ones", [](const std::string& s) { return std::string(std::max<size_t>(1, std::count(s.begin(), s.end(), '1')), '1'); }},
-      {"xor_neighbours", [](const std::string& s) { std::string o; for (size_t i = 0; i + 1 < s.size(); ++i) o += s[i] == s[i + 1] ? '0' : '1'; return o; }},
+      {"count_ones",
+       [](const std::string& s) { return std::string(std::max<size_t>(1, std::count(s.begin(), s.end(), '1')), '1'); }},
+      {"xor_neighbours",
+       [](const std::string& s) {
+         std::string o;
+         for (size_t i = 0; i + 1 < s.size(); ++i) o += s[i] == s[i + 1] ? '0' : '1';
+         return o;
+       }},
   };
   return all;
 }

@@ -37,7 +37,8 @@ json summarise(const std::map<std::string, IclTaskResult>& results) {
 }
 
 std::vector<ClassificationDataset> held_out_datasets(const EvalOptions& o) {
-  if (o.classification_dir.empty()) throw Error("eval: the icl and flipped suites need a classification folder (--data)");
+  if (o.classification_dir.empty())
+    throw Error("eval: the icl and flipped suites need a classification folder (--data)");
   DataConfig c;
   c.classification_dir = o.classification_dir;
   std::vector<ClassificationDataset> out;
@@ -110,8 +111,7 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
                   {"natural_labels+instruction", LabelMode::kNatural, true},
                   {"symbols", LabelMode::kSymbols, false},
                   {"symbols+instruction", LabelMode::kSymbols, true}};
-    else
-      settings = {{"flipped_labels", LabelMode::kFlipped, false}};
+    else settings = {{"flipped_labels", LabelMode::kFlipped, false}};
     for (const auto& s : settings) {
       std::map<std::string, IclTaskResult> results;
       for (const auto& d : datasets) {
@@ -133,9 +133,9 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
         results[task.id] = run_open_task(model, tok, task, o, stop, true);
     } else {
       for (const auto& name : turing_concept_names())
-        results[name] = run_open_task(model, tok,
-                                      make_turing_concept_task(name, o.open_task_exemplars + o.examples_per_task, o.seed),
-                                      o, stop, false);
+        results[name] = run_open_task(
+            model, tok, make_turing_concept_task(name, o.open_task_exemplars + o.examples_per_task, o.seed), o, stop,
+            false);
     }
     json s = summarise(results);
     // 250 list functions: keep the per-task detail but report the mean prominently.
@@ -164,7 +164,8 @@ std::string compare_reports_markdown(const std::vector<json>& reports, const std
       const bool many = setting.value()["tasks"].size() > 20;  // list functions: only the mean
       std::vector<std::string> rows;
       if (!many)
-        for (auto t = setting.value()["tasks"].begin(); t != setting.value()["tasks"].end(); ++t) rows.push_back(t.key());
+        for (auto t = setting.value()["tasks"].begin(); t != setting.value()["tasks"].end(); ++t)
+          rows.push_back(t.key());
       rows.push_back("**mean**");
       for (const auto& task : rows) {
         md += "| " + suite.key() + " | " + setting.key() + " | " + task + " |";

@@ -23,13 +23,13 @@ namespace symtune {
 class Transformer;
 
 struct EvalOptions {
-  std::string classification_dir;       // folder of datasets, or "builtin:synthetic"
+  std::string classification_dir;  // folder of datasets, or "builtin:synthetic"
   std::vector<std::string> tasks{"subj", "emotion", "hate_speech", "sms_spam"};
-  std::string list_functions;           // list_functions.jsonl
-  int64_t examples_per_task = 100;      // paper: at most 100 test examples per task
-  int64_t exemplars_per_class = 4;      // paper: 4
-  int64_t open_task_exemplars = 6;      // input/output pairs shown for list functions and concepts
-  int64_t max_input_tokens = 1024;      // longer prompts lose exemplars from the front
+  std::string list_functions;       // list_functions.jsonl
+  int64_t examples_per_task = 100;  // paper: at most 100 test examples per task
+  int64_t exemplars_per_class = 4;  // paper: 4
+  int64_t open_task_exemplars = 6;  // input/output pairs shown for list functions and concepts
+  int64_t max_input_tokens = 1024;  // longer prompts lose exemplars from the front
   uint64_t seed = 0;
   SymbolPoolConfig symbols;
 };

@@ -1,7 +1,7 @@
 #include "model/activation_checkpoint.h"
 
-#include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 namespace symtune {
 namespace {
@@ -18,8 +18,8 @@ struct FunctionHolder : torch::CustomClassHolder {
 };
 
 struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
-  static at::Tensor forward(AutogradContext* ctx, c10::intrusive_ptr<FunctionHolder> holder,
-                            const at::Tensor& x, at::TensorList params) {
+  static at::Tensor forward(AutogradContext* ctx, c10::intrusive_ptr<FunctionHolder> holder, const at::Tensor& x,
+                            at::TensorList params) {
     ctx->saved_data["fn"] = c10::IValue::make_capsule(holder);
     ctx->save_for_backward({x});
     // params are captured by fn itself; they are arguments here only so autograd routes

@@ -19,8 +19,8 @@ CheckpointingDecision decide_activation_checkpointing(const ModelConfig& c, int6
                                                       int64_t total_bytes) {
   constexpr double kGiB = double(1ull << 30);
   CheckpointingDecision d;
-  const double activations =
-      1.15 * static_cast<double>(tokens) * c.num_layers * activation_bytes_per_token_per_layer(c, element_bytes, fused_rms_norm);
+  const double activations = 1.15 * static_cast<double>(tokens) * c.num_layers *
+                             activation_bytes_per_token_per_layer(c, element_bytes, fused_rms_norm);
   const double reserve = kGiB + 0.05 * static_cast<double>(total_bytes);
   const double available = static_cast<double>(free_bytes) - static_cast<double>(gradient_bytes) - reserve;
   d.activation_gib = activations / kGiB;

@@ -37,14 +37,15 @@ void launch_swiglu_forward_cuda(const at::Tensor& gate, const at::Tensor& up, co
   const int64_t n = gate.numel();
   dispatch_float_type(gate.scalar_type(), "fused_swiglu: tensors", [&](auto tag) {
     using T = decltype(tag);
-    swiglu_forward<T><<<blocks_for(n), kThreads, 0, stream_of(gate)>>>(
-        static_cast<const T*>(gate.data_ptr()), static_cast<const T*>(up.data_ptr()), static_cast<T*>(out.data_ptr()), n);
+    swiglu_forward<T><<<blocks_for(n), kThreads, 0, stream_of(gate)>>>(static_cast<const T*>(gate.data_ptr()),
+                                                                       static_cast<const T*>(up.data_ptr()),
+                                                                       static_cast<T*>(out.data_ptr()), n);
   });
   check_launch("fused_swiglu forward");
 }
 
 void launch_swiglu_backward_cuda(const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up,
-                            const at::Tensor& grad_gate, const at::Tensor& grad_up) {
+                                 const at::Tensor& grad_gate, const at::Tensor& grad_up) {
   if (nothing_to_do(gate)) return;
   const c10::cuda::CUDAGuard guard(gate.device());
   const int64_t n = gate.numel();
@@ -52,14 +53,14 @@ void launch_swiglu_backward_cuda(const at::Tensor& grad, const at::Tensor& gate,
     using T = decltype(tag);
     swiglu_backward<T><<<blocks_for(n), kThreads, 0, stream_of(gate)>>>(
         static_cast<const T*>(grad.data_ptr()), static_cast<const T*>(gate.data_ptr()),
-        static_cast<const T*>(up.data_ptr()), static_cast<T*>(grad_gate.data_ptr()), static_cast<T*>(grad_up.data_ptr()),
-        n);
+        static_cast<const T*>(up.data_ptr()), static_cast<T*>(grad_gate.data_ptr()),
+        static_cast<T*>(grad_up.data_ptr()), n);
   });
   check_launch("fused_swiglu backward");
 }
 
-void launch_rope_cuda(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD, const at::Tensor& out,
-                 int sign) {
+void launch_rope_cuda(const at::Tensor& x_BTHD, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD,
+                      const at::Tensor& out, int sign) {
   if (nothing_to_do(x_BTHD)) return;
   const c10::cuda::CUDAGuard guard(x_BTHD.device());
   const int64_t n = x_BTHD.numel(), H = x_BTHD.size(2), D = x_BTHD.size(3);

@@ -36,7 +36,8 @@ SYMTUNE_HOST_DEVICE inline void swiglu_backward(float d, float g, float u, float
 //   (d < half), - x[d - half] sin[d - half] (d >= half).
 SYMTUNE_HOST_DEVICE inline float rope(float x, float x_partner, float cos_d, float sin_d, float sin_partner, bool low,
                                       int sign) {
-  const float rotated = sign > 0 ? (low ? -x_partner : x_partner) * sin_d : (low ? x_partner : -x_partner) * sin_partner;
+  const float rotated =
+      sign > 0 ? (low ? -x_partner : x_partner) * sin_d : (low ? x_partner : -x_partner) * sin_partner;
   return x * cos_d + rotated;
 }
 

@@ -14,9 +14,11 @@ bool fused_elementwise_compiled() { return false; }
 
 void launch_swiglu_forward_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&) { not_compiled(); }
 void launch_swiglu_backward_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                            const at::Tensor&) {
+                                 const at::Tensor&) {
   not_compiled();
 }
-void launch_rope_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int) { not_compiled(); }
+void launch_rope_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int) {
+  not_compiled();
+}
 
 }  // namespace symtune

@@ -21,22 +21,38 @@ struct TypeInfo {
 
 TypeInfo type_info(uint32_t t) {
   switch (t) {
-    case kF32: return {"F32", 1, 4};
-    case kF16: return {"F16", 1, 2};
-    case kBF16: return {"BF16", 1, 2};
-    case kQ4_0: return {"Q4_0", 32, 18};
-    case kQ4_1: return {"Q4_1", 32, 20};
-    case kQ8_0: return {"Q8_0", 32, 34};
-    case 6: return {"Q5_0", 32, 0};
-    case 7: return {"Q5_1", 32, 0};
-    case 9: return {"Q8_1", 32, 0};
-    case 10: return {"Q2_K", 256, 0};
-    case 11: return {"Q3_K", 256, 0};
-    case 12: return {"Q4_K", 256, 0};
-    case 13: return {"Q5_K", 256, 0};
-    case 14: return {"Q6_K", 256, 0};
-    case 15: return {"Q8_K", 256, 0};
-    default: return {nullptr, 0, 0};
+    case kF32:
+      return {"F32", 1, 4};
+    case kF16:
+      return {"F16", 1, 2};
+    case kBF16:
+      return {"BF16", 1, 2};
+    case kQ4_0:
+      return {"Q4_0", 32, 18};
+    case kQ4_1:
+      return {"Q4_1", 32, 20};
+    case kQ8_0:
+      return {"Q8_0", 32, 34};
+    case 6:
+      return {"Q5_0", 32, 0};
+    case 7:
+      return {"Q5_1", 32, 0};
+    case 9:
+      return {"Q8_1", 32, 0};
+    case 10:
+      return {"Q2_K", 256, 0};
+    case 11:
+      return {"Q3_K", 256, 0};
+    case 12:
+      return {"Q4_K", 256, 0};
+    case 13:
+      return {"Q5_K", 256, 0};
+    case 14:
+      return {"Q6_K", 256, 0};
+    case 15:
+      return {"Q8_K", 256, 0};
+    default:
+      return {nullptr, 0, 0};
   }
 }
 
@@ -102,19 +118,27 @@ class Cursor {
 
 nlohmann::json read_value(Cursor& c, uint32_t type, const std::string& where, const std::string& key, int depth) {
   switch (type) {
-    case 0: return c.read<uint8_t>("uint8 value");
-    case 1: return c.read<int8_t>("int8 value");
-    case 2: return c.read<uint16_t>("uint16 value");
-    case 3: return c.read<int16_t>("int16 value");
-    case 4: return c.read<uint32_t>("uint32 value");
-    case 5: return c.read<int32_t>("int32 value");
-    case 6: return c.read<float>("float32 value");
+    case 0:
+      return c.read<uint8_t>("uint8 value");
+    case 1:
+      return c.read<int8_t>("int8 value");
+    case 2:
+      return c.read<uint16_t>("uint16 value");
+    case 3:
+      return c.read<int16_t>("int16 value");
+    case 4:
+      return c.read<uint32_t>("uint32 value");
+    case 5:
+      return c.read<int32_t>("int32 value");
+    case 6:
+      return c.read<float>("float32 value");
     case 7: {
       const uint8_t b = c.read<uint8_t>("bool value");
       if (b > 1) throw Error(where + ": metadata '" + key + "': bool value " + std::to_string(b) + " is not 0 or 1");
       return b == 1;
     }
-    case 8: return c.string("string value");
+    case 8:
+      return c.string("string value");
     case 9: {
       if (depth > 2) throw Error(where + ": metadata '" + key + "': arrays nested too deep");
       const uint32_t element_type = c.read<uint32_t>("array element type");
@@ -125,9 +149,12 @@ nlohmann::json read_value(Cursor& c, uint32_t type, const std::string& where, co
       for (uint64_t i = 0; i < count; ++i) array.push_back(read_value(c, element_type, where, key, depth + 1));
       return array;
     }
-    case 10: return c.read<uint64_t>("uint64 value");
-    case 11: return c.read<int64_t>("int64 value");
-    case 12: return c.read<double>("float64 value");
+    case 10:
+      return c.read<uint64_t>("uint64 value");
+    case 11:
+      return c.read<int64_t>("int64 value");
+    case 12:
+      return c.read<double>("float64 value");
     default:
       throw Error(where + ": metadata '" + key + "': unknown value type " + std::to_string(type));
   }
@@ -179,7 +206,8 @@ GgufFile GgufFile::open(const std::filesystem::path& path) {
     t.type = c.read<uint32_t>("tensor type");
     t.offset = c.read<uint64_t>("tensor offset");
     const TypeInfo info = type_info(t.type);
-    if (info.name == nullptr) throw Error(where + ": tensor '" + t.name + "': unknown ggml type " + std::to_string(t.type));
+    if (info.name == nullptr)
+      throw Error(where + ": tensor '" + t.name + "': unknown ggml type " + std::to_string(t.type));
     if (info.block_bytes == 0)
       throw Error(where + ": tensor '" + t.name + "': quantization " + info.name +
                   " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1 are)");
@@ -231,7 +259,9 @@ at::Tensor GgufFile::load_fp32(const std::string& name) const {
     return half_to_float(h);
   };
   switch (t->type) {
-    case kF32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
+    case kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+      break;
     case kF16:
       for (int64_t i = 0; i < n; ++i) dst[i] = f16(src + 2 * i);
       break;

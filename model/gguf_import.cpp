@@ -18,7 +18,8 @@ const json& require(const GgufFile& f, const std::string& key) {
 
 int64_t require_int(const GgufFile& f, const std::string& key) {
   const json& v = require(f, key);
-  if (!v.is_number_integer()) throw Error(f.path().string() + ": metadata '" + key + "' must be an integer, found " + v.dump());
+  if (!v.is_number_integer())
+    throw Error(f.path().string() + ": metadata '" + key + "' must be an integer, found " + v.dump());
   return v.get<int64_t>();
 }
 
@@ -74,10 +75,10 @@ std::unique_ptr<Transformer> import_gguf(const GgufFile& f) {
                                                 {"model.norm.weight", "output_norm.weight"},
                                                 {"lm_head.weight", "output.weight"}};
   const std::map<std::string, std::string> per_layer{
-      {"input_layernorm.weight", "attn_norm.weight"},   {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},     {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"input_layernorm.weight", "attn_norm.weight"},    {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},      {"self_attn.v_proj.weight", "attn_v.weight"},
       {"self_attn.o_proj.weight", "attn_output.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},       {"mlp.up_proj.weight", "ffn_up.weight"},
       {"mlp.down_proj.weight", "ffn_down.weight"}};
   for (int64_t i = 0; i < c.num_layers; ++i)
     for (const auto& [hf, gg] : per_layer)

@@ -81,7 +81,8 @@ WeightFiles open_weight_files(const fs::path& dir) {
     out.files.push_back(SafetensorsFile::open(single_path));
     for (const auto& e : out.files[0].entries()) out.file_of_tensor[e.name] = 0;
   } else {
-    throw Error(dir.string() + ": no model.safetensors or model.safetensors.index.json (expected an HF model directory)");
+    throw Error(dir.string() +
+                ": no model.safetensors or model.safetensors.index.json (expected an HF model directory)");
   }
   return out;
 }
@@ -89,10 +90,9 @@ WeightFiles open_weight_files(const fs::path& dir) {
 }  // namespace
 
 const std::vector<std::string>& tokenizer_file_names() {
-  static const std::vector<std::string> names{"tokenizer.model",         "tokenizer.json",
-                                              "tokenizer_config.json",   "special_tokens_map.json",
-                                              "generation_config.json", "symtune_tokenizer.json",
-                                              "gguf_tokenizer.json"};
+  static const std::vector<std::string> names{
+      "tokenizer.model",        "tokenizer.json",         "tokenizer_config.json", "special_tokens_map.json",
+      "generation_config.json", "symtune_tokenizer.json", "gguf_tokenizer.json"};
   return names;
 }
 
@@ -114,8 +114,8 @@ std::unique_ptr<Transformer> load_pretrained(const fs::path& dir, const LoadOpti
     throw Error(dir.string() + ": " + std::to_string(missing.size()) + " tensor(s) that config.json (" +
                 config.architecture_name + ") requires are missing: " + name_list(missing));
   if (!unexpected.empty())
-    throw Error(dir.string() + ": unexpected tensor(s) not used by " + config.architecture_name + " with this config: " +
-                name_list(unexpected));
+    throw Error(dir.string() + ": unexpected tensor(s) not used by " + config.architecture_name +
+                " with this config: " + name_list(unexpected));
 
   TransformerWeights w;
   size_t next = 0;

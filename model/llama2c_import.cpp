@@ -60,8 +60,9 @@ std::unique_ptr<Transformer> import_llama2c(const std::filesystem::path& path) {
 
   // Tensor sizes in file order; freq_cis_real/imag (seq_len x head_dim/2 each) are stored
   // but recomputed by us, so they are skipped.
-  const uint64_t floats_expected = vocab * dim + layers * (2 * dim + dim * dim * 2 + 2 * dim * kv_dim + 3 * dim * hidden) +
-                                   dim + seq_len * head_dim + (shared_classifier ? 0 : vocab * dim);
+  const uint64_t floats_expected = vocab * dim +
+                                   layers * (2 * dim + dim * dim * 2 + 2 * dim * kv_dim + 3 * dim * hidden) + dim +
+                                   seq_len * head_dim + (shared_classifier ? 0 : vocab * dim);
   const uint64_t bytes_expected = 28 + floats_expected * 4;
   if (file->size() != bytes_expected)
     throw Error(where + ": " + std::to_string(file->size()) + " bytes, but the header implies " +

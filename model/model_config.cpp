@@ -42,8 +42,7 @@ int64_t int_or(const json& j, const char* key, int64_t fallback, const std::stri
 
 double number_or(const json& j, const char* key, double fallback, const std::string& origin) {
   if (!present(j, key)) return fallback;
-  if (!j.at(key).is_number())
-    throw Error(origin + ": key '" + key + "' must be a number, found " + j.at(key).dump());
+  if (!j.at(key).is_number()) throw Error(origin + ": key '" + key + "' must be a number, found " + j.at(key).dump());
   return j.at(key).get<double>();
 }
 
@@ -83,14 +82,16 @@ RopeConfig parse_rope(const json& j, const std::string& origin) {
     rope.factor = number_or(params, "factor", 0.0, origin);
     rope.low_freq_factor = number_or(params, "low_freq_factor", 0.0, origin);
     rope.high_freq_factor = number_or(params, "high_freq_factor", 0.0, origin);
-    rope.original_max_position_embeddings =
-        int_or(params, "original_max_position_embeddings", 0, origin);
-    if (rope.factor <= 0 || rope.low_freq_factor <= 0 ||
-        rope.high_freq_factor <= rope.low_freq_factor || rope.original_max_position_embeddings <= 0)
-      throw Error(origin + ": llama3 rope scaling needs factor > 0, 0 < low_freq_factor < "
-                  "high_freq_factor and original_max_position_embeddings > 0, found " + params.dump());
+    rope.original_max_position_embeddings = int_or(params, "original_max_position_embeddings", 0, origin);
+    if (rope.factor <= 0 || rope.low_freq_factor <= 0 || rope.high_freq_factor <= rope.low_freq_factor ||
+        rope.original_max_position_embeddings <= 0)
+      throw Error(origin +
+                  ": llama3 rope scaling needs factor > 0, 0 < low_freq_factor < "
+                  "high_freq_factor and original_max_position_embeddings > 0, found " +
+                  params.dump());
   }
-  double partial = number_or(params, "partial_rotary_factor", number_or(j, "partial_rotary_factor", 1.0, origin), origin);
+  double partial =
+      number_or(params, "partial_rotary_factor", number_or(j, "partial_rotary_factor", 1.0, origin), origin);
   if (partial != 1.0)
     throw Error(origin + ": partial_rotary_factor " + std::to_string(partial) + " is not supported (only 1.0)");
   return rope;
@@ -140,9 +141,8 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
                   "' is not supported; supported: " + supported_list());
     c.architecture = info->arch;
     if (present(j, "model_type") && j.at("model_type").get<std::string>() != info->model_type)
-      throw Error(origin + ": model_type '" + j.at("model_type").get<std::string>() +
-                  "' does not match architecture " + c.architecture_name + " (expected '" +
-                  info->model_type + "')");
+      throw Error(origin + ": model_type '" + j.at("model_type").get<std::string>() + "' does not match architecture " +
+                  c.architecture_name + " (expected '" + info->model_type + "')");
 
     c.vocab_size = require_int(j, "vocab_size", origin);
     c.hidden_size = require_int(j, "hidden_size", origin);
@@ -155,15 +155,13 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     c.rms_norm_eps = number_or(j, "rms_norm_eps", 1e-6, origin);
     c.rope = parse_rope(j, origin);
     c.activation = parse_activation(j, c.architecture, origin);
-    c.tie_word_embeddings =
-        bool_or(j, "tie_word_embeddings", c.architecture == Architecture::kGemma, origin);
+    c.tie_word_embeddings = bool_or(j, "tie_word_embeddings", c.architecture == Architecture::kGemma, origin);
 
     switch (c.architecture) {
       case Architecture::kLlama:
         c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
         c.mlp_bias = bool_or(j, "mlp_bias", false, origin);
-        if (int_or(j, "pretraining_tp", 1, origin) != 1)
-          throw Error(origin + ": pretraining_tp != 1 is not supported");
+        if (int_or(j, "pretraining_tp", 1, origin) != 1) throw Error(origin + ": pretraining_tp != 1 is not supported");
         break;
       case Architecture::kMistral:
         c.sliding_window = optional_int(j, "sliding_window", origin);
@@ -171,7 +169,8 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
       case Architecture::kQwen2:
         c.qkv_bias = true;
         if (bool_or(j, "use_sliding_window", false, origin))
-          throw Error(origin + ": use_sliding_window=true is not supported for Qwen2 (per-layer "
+          throw Error(origin +
+                      ": use_sliding_window=true is not supported for Qwen2 (per-layer "
                       "sliding windows); set it to false");
         break;
       case Architecture::kGemma:
@@ -225,8 +224,7 @@ void ModelConfig::validate(const std::string& origin) const {
   if (head_dim % 2 != 0) throw Error(origin + ": head_dim must be even for rotary embeddings");
   if (!(rms_norm_eps > 0)) throw Error(origin + ": 'rms_norm_eps' must be positive");
   if (!(rope.theta > 0)) throw Error(origin + ": 'rope_theta' must be positive");
-  if (sliding_window && *sliding_window <= 0)
-    throw Error(origin + ": 'sliding_window' must be positive or null");
+  if (sliding_window && *sliding_window <= 0) throw Error(origin + ": 'sliding_window' must be positive or null");
 }
 
 int64_t ModelConfig::num_parameters() const {

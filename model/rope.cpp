@@ -10,7 +10,8 @@ at::Tensor rope_inverse_frequencies(const ModelConfig& config, c10::Device devic
   const int64_t dim = config.head_dim;
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
   // 1 / theta^(2i/D), exponent computed in fp32 as HF does.
-  at::Tensor exponent = at::arange(0, dim, 2, at::TensorOptions().dtype(at::kLong).device(device)).to(at::kFloat) / static_cast<double>(dim);
+  at::Tensor exponent = at::arange(0, dim, 2, at::TensorOptions().dtype(at::kLong).device(device)).to(at::kFloat) /
+                        static_cast<double>(dim);
   at::Tensor inv_freq = 1.0 / at::pow(config.rope.theta, exponent);
   if (config.rope.type != "llama3") return inv_freq.to(f32);
 

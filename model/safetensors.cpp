@@ -32,10 +32,14 @@ at::ScalarType scalar_type_of(const std::string& dtype) {
 
 std::string dtype_name(at::ScalarType t) {
   switch (t) {
-    case at::kFloat: return "F32";
-    case at::kHalf: return "F16";
-    case at::kBFloat16: return "BF16";
-    default: return "";
+    case at::kFloat:
+      return "F32";
+    case at::kHalf:
+      return "F16";
+    case at::kBFloat16:
+      return "BF16";
+    default:
+      return "";
   }
 }
 
@@ -59,8 +63,8 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   uint64_t header_len = 0;
   std::memcpy(&header_len, out.file_->data(), 8);
   if (header_len > file_size - 8)
-    throw Error(where + ": header length " + std::to_string(header_len) +
-                " runs past the end of the file (" + std::to_string(file_size) + " bytes)");
+    throw Error(where + ": header length " + std::to_string(header_len) + " runs past the end of the file (" +
+                std::to_string(file_size) + " bytes)");
   if (header_len > kMaxHeaderBytes)
     throw Error(where + ": header length " + std::to_string(header_len) + " exceeds the 100 MiB limit");
   out.data_start_ = 8 + header_len;
@@ -114,27 +118,28 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
       throw Error(at_tensor + ": data_offsets end " + std::to_string(entry.end) + " < begin " +
                   std::to_string(entry.begin));
     if (entry.end > data_size)
-      throw Error(at_tensor + ": data_offsets [" + std::to_string(entry.begin) + ", " +
-                  std::to_string(entry.end) + ") run past the end of the data section (" +
-                  std::to_string(data_size) + " bytes); the file may be truncated");
+      throw Error(at_tensor + ": data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
+                  ") run past the end of the data section (" + std::to_string(data_size) +
+                  " bytes); the file may be truncated");
     if (entry.end - entry.begin != numel * elem)
-      throw Error(at_tensor + ": shape " + shape_text(entry.shape) + " x " + std::to_string(elem) +
-                  " bytes (" + entry.dtype + ") = " + std::to_string(numel * elem) +
-                  " bytes, but data_offsets cover " + std::to_string(entry.end - entry.begin));
+      throw Error(at_tensor + ": shape " + shape_text(entry.shape) + " x " + std::to_string(elem) + " bytes (" +
+                  entry.dtype + ") = " + std::to_string(numel * elem) + " bytes, but data_offsets cover " +
+                  std::to_string(entry.end - entry.begin));
     out.entries_.push_back(std::move(entry));
   }
 
   std::vector<const SafetensorsEntry*> by_offset;
   for (const auto& e : out.entries_) by_offset.push_back(&e);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const auto* a, const auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
+  std::sort(by_offset.begin(), by_offset.end(), [](const auto* a, const auto* b) {
+    return a->begin < b->begin || (a->begin == b->begin && a->end < b->end);
+  });
   for (size_t i = 1; i < by_offset.size(); ++i) {
     const auto* prev = by_offset[i - 1];
     const auto* cur = by_offset[i];
     if (cur->begin < prev->end && cur->end > cur->begin && prev->end > prev->begin)
       throw Error(where + ": tensors '" + prev->name + "' [" + std::to_string(prev->begin) + ", " +
-                  std::to_string(prev->end) + ") and '" + cur->name + "' [" +
-                  std::to_string(cur->begin) + ", " + std::to_string(cur->end) + ") overlap");
+                  std::to_string(prev->end) + ") and '" + cur->name + "' [" + std::to_string(cur->begin) + ", " +
+                  std::to_string(cur->end) + ") overlap");
   }
   for (size_t i = 0; i < out.entries_.size(); ++i) out.index_[out.entries_[i].name] = i;
   return out;

@@ -103,7 +103,8 @@ void Transformer::resolve_kernels() {
                     (kernels_.rms_norm == K::RmsNorm::kAuto && device().is_cuda() && !config_.norm_weight_offset_one);
   fused_elementwise_ = kernels_.elementwise == K::Elementwise::kFused;
   if (fused_elementwise_ && device().is_cuda() && !fused_elementwise_compiled())
-    throw Error("model.kernels.elementwise = fused: this build has no fused CUDA kernels (needs a CUDA LibTorch and nvcc)");
+    throw Error(
+        "model.kernels.elementwise = fused: this build has no fused CUDA kernels (needs a CUDA LibTorch and nvcc)");
 }
 
 // Variable-length attention needs the segment lengths from the host and has no sliding window
@@ -116,8 +117,9 @@ bool Transformer::use_varlen_attention(const std::optional<PackedRows>& packing,
   const bool possible = !packing->segment_lengths.empty() && !window_matters;
   if (kernels_.attention == K::Attention::kFlashVarlen) {
     if (!possible)
-      throw Error(std::string("model.kernels.attention = flash_varlen: ") +
-                  (window_matters ? "the sliding window is shorter than the rows" : "the rows' segment lengths are missing"));
+      throw Error(
+          std::string("model.kernels.attention = flash_varlen: ") +
+          (window_matters ? "the sliding window is shorter than the rows" : "the rows' segment lengths are missing"));
     // On a GPU the segment-by-segment stand-in would be a silent slowdown: say why instead.
     if (device().is_cuda()) {
       const std::string why = flash_varlen_unsupported(device(), dtype(), config_.head_dim);
@@ -204,7 +206,8 @@ at::Tensor Transformer::embed(const at::Tensor& tokens_BT) {
   if (config_.scale_embeddings) {
     // HF rounds sqrt(C) to the weight dtype before multiplying; so do we.
     at::Tensor scale = at::scalar_tensor(std::sqrt(static_cast<double>(config_.hidden_size)),
-                                         at::TensorOptions().dtype(at::kFloat).device(device())).to(x.scalar_type());
+                                         at::TensorOptions().dtype(at::kFloat).device(device()))
+                           .to(x.scalar_type());
     x = x * scale;
   }
   return x;
@@ -229,15 +232,14 @@ struct BlockContext {
   AttentionLayout layout;
   std::optional<VarlenSegments> varlen;  // packed rows through the variable-length kernel
   bool fused_elementwise = false;        // model/fused_elementwise.h for SwiGLU and (varlen) rotary
-  at::Tensor* cache_k_BKSD = nullptr;  // set for cached decoding
+  at::Tensor* cache_k_BKSD = nullptr;    // set for cached decoding
   at::Tensor* cache_v_BKSD = nullptr;
   int64_t past = 0;
 };
 
 }  // namespace
 
-static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC,
-                                  const BlockContext& ctx,
+static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC, const BlockContext& ctx,
                                   const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm) {
   const ModelConfig& c = *ctx.config;
   const int64_t B = x_BTC.size(0), T = x_BTC.size(1), D = c.head_dim;
@@ -258,8 +260,10 @@ static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC
                                               v.reshape({B * T, c.num_kv_heads, D}), *ctx.varlen, scale);
     return x_BTC + linear(attn.view({B, T, c.num_heads * D}), w.o_proj_CxHD, w.o_bias_C);
   }
-  at::Tensor q = apply_rope(linear(h, w.q_proj_HDxC, w.q_bias_HD).view({B, T, c.num_heads, D}).transpose(1, 2), ctx.rope);
-  at::Tensor k = apply_rope(linear(h, w.k_proj_KDxC, w.k_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2), ctx.rope);
+  at::Tensor q =
+      apply_rope(linear(h, w.q_proj_HDxC, w.q_bias_HD).view({B, T, c.num_heads, D}).transpose(1, 2), ctx.rope);
+  at::Tensor k =
+      apply_rope(linear(h, w.k_proj_KDxC, w.k_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2), ctx.rope);
   at::Tensor v = linear(h, w.v_proj_KDxC, w.v_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
   if (ctx.cache_k_BKSD != nullptr) {
     ctx.cache_k_BKSD->narrow(2, ctx.past, T).copy_(k);
@@ -316,10 +320,10 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
     };
     if (activation_checkpointing_ && at::GradMode::is_enabled()) {
       std::vector<at::Tensor> params;
-      for (const at::Tensor* t : {&w.input_norm_C, &w.q_proj_HDxC, &w.k_proj_KDxC, &w.v_proj_KDxC, &w.o_proj_CxHD,
-                                  &w.q_bias_HD, &w.k_bias_KD, &w.v_bias_KD, &w.o_bias_C, &w.post_attention_norm_C,
-                                  &w.gate_proj_FxC, &w.up_proj_FxC, &w.down_proj_CxF, &w.gate_bias_F, &w.up_bias_F,
-                                  &w.down_bias_C})
+      for (const at::Tensor* t :
+           {&w.input_norm_C, &w.q_proj_HDxC, &w.k_proj_KDxC, &w.v_proj_KDxC, &w.o_proj_CxHD, &w.q_bias_HD, &w.k_bias_KD,
+            &w.v_bias_KD, &w.o_bias_C, &w.post_attention_norm_C, &w.gate_proj_FxC, &w.up_proj_FxC, &w.down_proj_CxF,
+            &w.gate_bias_F, &w.up_bias_F, &w.down_bias_C})
         if (t->defined()) params.push_back(*t);
       x = checkpointed(block, x, params);
     } else {
@@ -366,8 +370,9 @@ at::Tensor Transformer::forward_cached(const at::Tensor& tokens_BT, KVCache& cac
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
-    BlockContext ctx{&config_, rope, layout, std::nullopt, fused_elementwise_, &cache.keys_BKSD[i], &cache.values_BKSD[i],
-                     cache.length};
+    BlockContext ctx{
+        &config_,    rope, layout, std::nullopt, fused_elementwise_, &cache.keys_BKSD[i], &cache.values_BKSD[i],
+        cache.length};
     x = mlp_block(config_, weights_.blocks[i], attention_block(weights_.blocks[i], x, ctx, norm), norm,
                   ctx.fused_elementwise);
   }

@@ -63,7 +63,7 @@ struct PackedRows {
 // Keys and values of past tokens for incremental decoding.
 struct KVCache {
   std::vector<at::Tensor> keys_BKSD, values_BKSD;  // one per layer, preallocated to capacity
-  int64_t length = 0;                               // tokens filled so far
+  int64_t length = 0;                              // tokens filled so far
   int64_t capacity() const { return keys_BKSD.empty() ? 0 : keys_BKSD[0].size(2); }
 };
 

@@ -50,7 +50,8 @@ VarlenSegments make_varlen_segments(const std::vector<int32_t>& lengths, c10::De
   }
   if (device.is_cpu()) return {at::tensor(starts, at::kInt), longest, lengths, starts.back()};
   // From pinned memory without waiting: the copy is queued on the stream like the kernels.
-  at::Tensor host = at::empty({static_cast<int64_t>(starts.size())}, at::TensorOptions().dtype(at::kInt).pinned_memory(true));
+  at::Tensor host =
+      at::empty({static_cast<int64_t>(starts.size())}, at::TensorOptions().dtype(at::kInt).pinned_memory(true));
   std::copy(starts.begin(), starts.end(), host.data_ptr<int32_t>());
   return {host.to(device, /*non_blocking=*/true), longest, lengths, starts.back()};
 }

@@ -39,7 +39,8 @@ void AdafactorOptions::validate(const std::string& where) const {
     finite(*lr, "lr");
     if (*lr <= 0) throw Error(where + ": 'lr' must be positive, found " + std::to_string(*lr));
     if (relative_step)
-      throw Error(where + ": 'lr' is set together with 'relative_step': true; relative steps compute their own "
+      throw Error(where +
+                  ": 'lr' is set together with 'relative_step': true; relative steps compute their own "
                   "rate. Remove 'lr' or set 'relative_step': false");
   }
   if (warmup_init && !relative_step) throw Error(where + ": 'warmup_init' needs 'relative_step': true");
@@ -59,12 +60,12 @@ void AdafactorOptions::validate(const std::string& where) const {
 }
 
 AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::string& where) {
-  require_known_keys(j,
-                     {"preset", "lr", "relative_step", "warmup_init", "scale_parameter", "eps1", "eps2",
-                      "clip_threshold", "decay_rate", "step_offset", "beta1", "weight_decay",
-                      "weight_decay_scaled_by_lr", "factored_dims", "min_dim_size_to_factor", "stochastic_rounding",
-                      "seed", "implementation"},
-                     where);
+  require_known_keys(
+      j,
+      {"preset", "lr", "relative_step", "warmup_init", "scale_parameter", "eps1", "eps2", "clip_threshold",
+       "decay_rate", "step_offset", "beta1", "weight_decay", "weight_decay_scaled_by_lr", "factored_dims",
+       "min_dim_size_to_factor", "stochastic_rounding", "seed", "implementation"},
+      where);
   AdafactorOptions o;
   bool t5x = false;
   read_choice(j, "preset", t5x, {{"hf", false}, {"t5x", true}}, where);
@@ -90,7 +91,9 @@ AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::str
   read_value(j, "stochastic_rounding", o.stochastic_rounding, where);
   using Batching = AdafactorOptions::Batching;
   read_choice(j, "implementation", o.batching,
-              {{"auto", Batching::kAuto}, {"stacked", Batching::kStacked}, {"one_by_one", Batching::kOneByOne},
+              {{"auto", Batching::kAuto},
+               {"stacked", Batching::kStacked},
+               {"one_by_one", Batching::kOneByOne},
                {"fused", Batching::kFused}},
               where);
   read_value(j, "seed", o.seed, where);
@@ -127,7 +130,8 @@ at::Tensor per_slice(const at::Tensor& v_N, int64_t rank) {
 // Rounds fp32 to bf16 stochastically: add uniform noise below bf16's last bit, then truncate.
 at::Tensor stochastic_round_to_bf16(const at::Tensor& x32, at::Generator& gen) {
   at::Tensor bits = x32.contiguous().view(at::kInt);
-  at::Tensor noise = at::randint(0, 1 << 16, x32.sizes(), gen, at::TensorOptions().dtype(at::kInt).device(x32.device()));
+  at::Tensor noise =
+      at::randint(0, 1 << 16, x32.sizes(), gen, at::TensorOptions().dtype(at::kInt).device(x32.device()));
   constexpr int64_t kHigh16Bits = -65536;  // 0xFFFF0000 as a signed 32-bit value
   at::Tensor rounded = (bits + noise).bitwise_and(kHigh16Bits);
   // Keep non-finite values as they are (the noise must not turn inf into NaN).
@@ -186,8 +190,10 @@ Adafactor::Adafactor(std::vector<NamedParameter> params, AdafactorOptions option
   if (options_.batching == AdafactorOptions::Batching::kFused) {
     for (const auto& p : params_) {
       if (p.tensor.is_cuda() && !fused_adafactor_compiled())
-        throw Error("adafactor: 'implementation': \"fused\" on CUDA needs a build with nvcc; this one has no fused "
-                    "kernels (parameter '" + p.name + "')");
+        throw Error(
+            "adafactor: 'implementation': \"fused\" on CUDA needs a build with nvcc; this one has no fused "
+            "kernels (parameter '" +
+            p.name + "')");
       if (!p.tensor.is_cuda() && !p.tensor.is_cpu())
         throw Error("adafactor: 'implementation': \"fused\" runs on CPU or CUDA; parameter '" + p.name + "' is on " +
                     p.tensor.device().str());
@@ -224,7 +230,8 @@ void Adafactor::step(std::optional<double> lr) {
     rho = std::min(o.warmup_init ? 1e-6 * t : 1e-2, 1.0 / std::sqrt(t));
   } else if (lr || o.lr) {
     rho = lr ? *lr : *o.lr;
-    if (!std::isfinite(rho) || rho < 0) throw Error("adafactor: learning rate " + std::to_string(rho) + " is not valid");
+    if (!std::isfinite(rho) || rho < 0)
+      throw Error("adafactor: learning rate " + std::to_string(rho) + " is not valid");
   } else {
     throw Error("adafactor: no learning rate: set 'lr', pass one from a schedule, or use 'relative_step'");
   }
@@ -270,12 +277,14 @@ void Adafactor::step(std::optional<double> lr) {
       }
       continue;
     }
-    const bool stack_wanted = o.batching == AdafactorOptions::Batching::kStacked ||
-                              (o.batching != AdafactorOptions::Batching::kOneByOne && params_[g->members[0]].tensor.is_cuda());
+    const bool stack_wanted =
+        o.batching == AdafactorOptions::Batching::kStacked ||
+        (o.batching != AdafactorOptions::Batching::kOneByOne && params_[g->members[0]].tensor.is_cuda());
     const bool stack = stack_wanted && active.size() == g->members.size() && active.size() > 1;
     std::vector<std::vector<int64_t>> batches;
     if (stack) batches.push_back(active);
-    else for (int64_t k : active) batches.push_back({k});
+    else
+      for (int64_t k : active) batches.push_back({k});
 
     const int64_t rank = static_cast<int64_t>(g->shape.size());
     for (const auto& batch : batches) {
@@ -291,8 +300,8 @@ void Adafactor::step(std::optional<double> lr) {
       const bool in_place = !stack && params[0].scalar_type() == at::kFloat;
       at::Tensor p = stack ? at::stack(params).to(at::kFloat) : params[0].to(at::kFloat).unsqueeze(0);
 
-      at::Tensor alpha_N = o.scale_parameter ? rms_per_slice(p).clamp_min(o.eps2) * rho
-                                             : at::full({grad.size(0)}, rho, grad.options());
+      at::Tensor alpha_N =
+          o.scale_parameter ? rms_per_slice(p).clamp_min(o.eps2) * rho : at::full({grad.size(0)}, rho, grad.options());
       at::Tensor sq = at::square(grad);
       at::Tensor update;
       if (g->factored) {
@@ -380,11 +389,12 @@ void Adafactor::load_state_dict(const std::map<std::string, at::Tensor>& state) 
         if (!dst.defined()) return;
         auto found = state.find(name + "." + suffix);
         if (found == state.end())
-          throw Error("adafactor state: '" + name + "." + suffix + "' is missing (was the model or the "
+          throw Error("adafactor state: '" + name + "." + suffix +
+                      "' is missing (was the model or the "
                       "optimizer configuration changed since the checkpoint?)");
         if (found->second.sizes() != dst[k].sizes())
-          throw Error("adafactor state: '" + name + "." + suffix + "' has shape " +
-                      c10::str(found->second.sizes()) + ", expected " + c10::str(dst[k].sizes()));
+          throw Error("adafactor state: '" + name + "." + suffix + "' has shape " + c10::str(found->second.sizes()) +
+                      ", expected " + c10::str(dst[k].sizes()));
         dst[k].copy_(found->second);
         ++used;
       };

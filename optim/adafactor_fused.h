@@ -14,7 +14,7 @@
 namespace symtune {
 
 struct FusedAdafactorScalars {
-  double rho = 0;            // step size before the parameter scale
+  double rho = 0;  // step size before the parameter scale
   double beta2 = 0;
   double eps1 = 0, eps2 = 0;
   double clip_threshold = 1;
@@ -33,7 +33,7 @@ struct FusedAdafactorTensors {
   at::Tensor param, grad, row, col, v, m;
 };
 
-bool fused_adafactor_compiled();  // the CUDA kernels
+bool fused_adafactor_compiled();                                                              // the CUDA kernels
 void fused_adafactor_update(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s);  // CPU or CUDA
 
 // The two halves (fused_adafactor_update picks by device).

@@ -115,7 +115,9 @@ void run(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s) {
         });
         return acc;
       },
-      [](Sums a, Sums b) { return Sums{a.first + b.first, a.second + b.second}; });
+      [](Sums a, Sums b) {
+        return Sums{a.first + b.first, a.second + b.second};
+      });
   // Pass 3: clip, scale, first moment, weight decay, rounded write.
   // RMS as HF forms it in fp32: ||x|| / sqrt(numel), each rounded to float. The parameter scale
   // max(eps2, RMS(X)) and the clip max(1, RMS(U) / d) are branch points: computing them the
@@ -123,7 +125,8 @@ void run(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s) {
   const float sqrt_n = static_cast<float>(std::sqrt(static_cast<double>(n)));
   const float rms_u = static_cast<float>(std::sqrt(sums.first)) / sqrt_n;
   const float rms_p = static_cast<float>(std::sqrt(sums.second)) / sqrt_n;
-  const float alpha = static_cast<float>(s.rho) * (s.scale_parameter ? std::max(static_cast<float>(s.eps2), rms_p) : 1.f);
+  const float alpha =
+      static_cast<float>(s.rho) * (s.scale_parameter ? std::max(static_cast<float>(s.eps2), rms_p) : 1.f);
   const float clip = std::max(1.f, rms_u / static_cast<float>(s.clip_threshold));
   const float decay = static_cast<float>(-s.weight_decay) * (s.weight_decay_scaled_by_lr ? alpha : 1.f);
   const float beta1 = static_cast<float>(s.beta1);

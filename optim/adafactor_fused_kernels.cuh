@@ -74,8 +74,8 @@ __global__ void factored_statistics(const T* __restrict__ g, int64_t R, int64_t 
 // Blocks [0, col_blocks): the column statistics from their sums. Blocks after: the mean of
 // each slice's row statistics (the normaliser of the row factor).
 __global__ void finish_statistics(int64_t B, int64_t R, int64_t C, const float* __restrict__ row,
-                                  float* __restrict__ col, const float* __restrict__ col_sum, float* __restrict__ row_mean,
-                                  int col_blocks, float beta2, float eps1) {
+                                  float* __restrict__ col, const float* __restrict__ col_sum,
+                                  float* __restrict__ row_mean, int col_blocks, float beta2, float eps1) {
   if (blockIdx.x < col_blocks) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
     if (i < B * C) col[i] = beta2 * col[i] + (1.f - beta2) * (col_sum[i] / static_cast<float>(R) + eps1);
@@ -107,7 +107,8 @@ struct UpdateSource {
 // set, src unused) also update V here, before U is formed from it.
 template <typename T>
 __global__ void update_sums(const T* __restrict__ g, const T* __restrict__ p, int64_t n, UpdateSource src,
-                            float* __restrict__ v_mut, float beta2, float eps1, bool want_param, float* __restrict__ sums) {
+                            float* __restrict__ v_mut, float beta2, float eps1, bool want_param,
+                            float* __restrict__ sums) {
   float su = 0.f, sp = 0.f;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * kThreads) {
@@ -213,9 +214,14 @@ void launch_update(const FusedAdafactorTensors& t, const FusedAdafactorScalars& 
   const int64_t blocks = std::min<int64_t>((k.n + kThreads - 1) / kThreads, max_element_blocks);
   launch(blocks, update_sums<T>, g, static_cast<const T*>(p), k.n, src, v, beta2, eps1, s.scale_parameter, sums);
   if (!k.factored) src.v = v;  // apply_update forms U from the updated V
-  const ApplyScalars a{static_cast<float>(s.rho), static_cast<float>(s.eps2), static_cast<float>(s.clip_threshold),
-                       static_cast<float>(s.beta1), static_cast<float>(s.weight_decay), s.scale_parameter,
-                       s.has_beta1, s.weight_decay_scaled_by_lr};
+  const ApplyScalars a{static_cast<float>(s.rho),
+                       static_cast<float>(s.eps2),
+                       static_cast<float>(s.clip_threshold),
+                       static_cast<float>(s.beta1),
+                       static_cast<float>(s.weight_decay),
+                       s.scale_parameter,
+                       s.has_beta1,
+                       s.weight_decay_scaled_by_lr};
   float* m = t.m.defined() ? t.m.data_ptr<float>() : nullptr;
   launch(blocks, apply_update<T>, p, g, k.n, src, m, static_cast<const float*>(sums), a);
 }

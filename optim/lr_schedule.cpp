@@ -25,17 +25,19 @@ void ScheduleConfig::validate(const std::string& where) const {
 
 double ScheduleConfig::lr_at(int64_t step) const {
   if (warmup_steps > 0 && step < warmup_steps)
-    return warmup_start_lr + (peak_lr - warmup_start_lr) * static_cast<double>(step) / static_cast<double>(warmup_steps);
+    return warmup_start_lr +
+           (peak_lr - warmup_start_lr) * static_cast<double>(step) / static_cast<double>(warmup_steps);
   switch (kind) {
-    case ScheduleKind::kConstant: return peak_lr;
+    case ScheduleKind::kConstant:
+      return peak_lr;
     case ScheduleKind::kInverseSqrt: {
       const double anchor = static_cast<double>(std::max<int64_t>(warmup_steps, 1));
       return peak_lr * std::sqrt(anchor / std::max<double>(static_cast<double>(step), anchor));
     }
     case ScheduleKind::kCosine:
     case ScheduleKind::kLinear: {
-      const double progress = std::clamp(static_cast<double>(step - warmup_steps) /
-                                             static_cast<double>(total_steps - warmup_steps), 0.0, 1.0);
+      const double progress = std::clamp(
+          static_cast<double>(step - warmup_steps) / static_cast<double>(total_steps - warmup_steps), 0.0, 1.0);
       const double shape = kind == ScheduleKind::kCosine ? 0.5 * (1.0 + std::cos(M_PI * progress)) : 1.0 - progress;
       return final_lr + (peak_lr - final_lr) * shape;
     }

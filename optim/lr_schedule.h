@@ -15,11 +15,11 @@ enum class ScheduleKind { kConstant, kInverseSqrt, kCosine, kLinear };
 
 struct ScheduleConfig {
   ScheduleKind kind = ScheduleKind::kConstant;
-  double peak_lr = 1e-3;        // reached at the end of warmup
-  int64_t warmup_steps = 0;     // linear from warmup_start_lr to peak_lr over these steps; 0 = none
+  double peak_lr = 1e-3;     // reached at the end of warmup
+  int64_t warmup_steps = 0;  // linear from warmup_start_lr to peak_lr over these steps; 0 = none
   double warmup_start_lr = 0.0;
-  int64_t total_steps = 0;      // cosine/linear: decay ends here (required for them)
-  double final_lr = 0.0;        // cosine/linear: rate at total_steps and after
+  int64_t total_steps = 0;  // cosine/linear: decay ends here (required for them)
+  double final_lr = 0.0;    // cosine/linear: rate at total_steps and after
   // inverse_sqrt: peak_lr * sqrt(max(warmup_steps, 1) / max(step, warmup_steps, 1)) (T5X rsqrt_decay)
 
   void validate(const std::string& where) const;

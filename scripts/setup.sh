@@ -5,8 +5,9 @@
 #
 # What it does:
 #  1. Debian packages the build needs (cmake, ninja, sentencepiece, nlohmann-json, spdlog, fmt,
-#     GoogleTest, CLI11, ccache), through apt-get when they are missing. Where there is no apt
-#     (a GPU machine without packages), it uses a prefix of unpacked .deb files instead:
+#     GoogleTest, CLI11, ccache, clang-format for the style check), through apt-get when they are
+#     missing. Where there is no apt (a GPU machine without packages), it uses a prefix of
+#     unpacked .deb files instead:
 #     $SYMTUNE_DEPS_PREFIX, or .devdeps/usr in the repository (see README, "GPU machines").
 #  2. LibTorch 2.x:
 #       Torch_DIR set      -> that LibTorch, nothing installed
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir=$2; shift 2 ;;
     --build-dir=*) build_dir=${1#*=}; shift ;;
     --no-build) do_build=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -e/{/^#/p}' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +41,7 @@ say() { printf '[setup] %s\n' "$*"; }
 
 # ---- 1. Debian packages -------------------------------------------------------------------
 debs=(cmake ninja-build g++ ccache pkg-config libsentencepiece-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-      libgtest-dev libcli11-dev libgloo-dev libicu-dev python3-venv wamerican)
+      libgtest-dev libcli11-dev libgloo-dev libicu-dev python3-venv wamerican clang-format)
 deps_prefix=${SYMTUNE_DEPS_PREFIX:-}
 if [ -z "$deps_prefix" ] && [ -d "$root/.devdeps/usr" ]; then deps_prefix="$root/.devdeps/usr"; fi
 if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1 && [ -z "$deps_prefix" ]; then

@@ -113,7 +113,8 @@ std::optional<fs::path> latest_checkpoint(const fs::path& checkpoints_dir) {
 
 json read_trainer_state(const fs::path& dir) {
   if (!fs::exists(dir / "COMPLETE"))
-    throw Error(dir.string() + ": not a complete checkpoint (no COMPLETE marker); it was being written when a run "
+    throw Error(dir.string() +
+                ": not a complete checkpoint (no COMPLETE marker); it was being written when a run "
                 "stopped. Resume from another one, or use --resume auto");
   json state;
   try {
@@ -122,8 +123,9 @@ json read_trainer_state(const fs::path& dir) {
     throw Error((dir / "trainer_state.json").string() + ": not valid JSON: " + e.what());
   }
   if (state.value("format_version", 0) != kCheckpointFormatVersion)
-    throw Error((dir / "trainer_state.json").string() + ": format_version " + state.value("format_version", json()).dump() +
-                ", this symtune reads " + std::to_string(kCheckpointFormatVersion));
+    throw Error((dir / "trainer_state.json").string() + ": format_version " +
+                state.value("format_version", json()).dump() + ", this symtune reads " +
+                std::to_string(kCheckpointFormatVersion));
   if (!state.contains("step")) throw Error((dir / "trainer_state.json").string() + ": no 'step'");
   return state;
 }

@@ -11,7 +11,9 @@
 namespace symtune {
 
 namespace {
-std::string where(const LaunchEnv& env) { return "rank " + std::to_string(env.rank) + "/" + std::to_string(env.world_size); }
+std::string where(const LaunchEnv& env) {
+  return "rank " + std::to_string(env.rank) + "/" + std::to_string(env.world_size);
+}
 }  // namespace
 
 Communicator::Communicator(const LaunchEnv& env, bool cuda, std::chrono::milliseconds timeout)
@@ -37,7 +39,8 @@ Communicator::Communicator(const LaunchEnv& env, bool cuda, std::chrono::millise
     backend_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env_.rank, env_.world_size, options);
     return;
 #else
-    throw Error(where(env_) + ": a multi-GPU run needs ProcessGroupNCCL, and this build has none (build against a "
+    throw Error(where(env_) +
+                ": a multi-GPU run needs ProcessGroupNCCL, and this build has none (build against a "
                 "CUDA LibTorch with USE_C10D_NCCL)");
 #endif
   }

@@ -11,8 +11,8 @@ namespace symtune {
 
 struct GradientSync::Bucket {
   std::vector<size_t> members;
-  at::Tensor flat;             // fp32 on the parameters' device
-  size_t pending = 0;          // members whose gradient has not arrived this backward
+  at::Tensor flat;     // fp32 on the parameters' device
+  size_t pending = 0;  // members whose gradient has not arrived this backward
   std::vector<bool> arrived;
   c10::intrusive_ptr<c10d::Work> work;
   bool launched = false;

@@ -17,7 +17,8 @@ int env_int(const char* name, int fallback) {
   if (v == nullptr) return fallback;
   char* end = nullptr;
   const long x = std::strtol(v, &end, 10);
-  if (end == v || *end != '\0' || x < 0) throw Error(std::string("environment: ") + name + "='" + v + "' is not a non-negative integer");
+  if (end == v || *end != '\0' || x < 0)
+    throw Error(std::string("environment: ") + name + "='" + v + "' is not a non-negative integer");
   return static_cast<int>(x);
 }
 }  // namespace

@@ -23,7 +23,8 @@ std::shared_ptr<spdlog::logger> make_run_logger(const fs::path& dir, int rank, b
         (dir / ("train.rank" + std::to_string(rank) + ".log")).string(), false));
   }
   auto logger = std::make_shared<spdlog::logger>("symtune", sinks.begin(), sinks.end());
-  logger->set_pattern(rank == 0 ? "[%Y-%m-%d %H:%M:%S] %v" : "[%Y-%m-%d %H:%M:%S] [rank " + std::to_string(rank) + "] %v");
+  logger->set_pattern(rank == 0 ? "[%Y-%m-%d %H:%M:%S] %v"
+                                : "[%Y-%m-%d %H:%M:%S] [rank " + std::to_string(rank) + "] %v");
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
   return logger;

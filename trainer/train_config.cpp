@@ -17,8 +17,7 @@ namespace {
 // parses as JSON, else a string ("data.tokenizer=/x/t.model").
 void apply_override(json& config, const std::string& assignment, const std::string& origin) {
   const size_t eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw Error("--set '" + assignment + "': expected key.path=value");
+  if (eq == std::string::npos || eq == 0) throw Error("--set '" + assignment + "': expected key.path=value");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value;
   try {
@@ -52,7 +51,8 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   TrainConfig c;
 
   const json model = config.value("model", json::object());
-  require_known_keys(model, {"path", "init_config", "init_seed", "dtype", "device", "activation_checkpointing", "kernels"},
+  require_known_keys(model,
+                     {"path", "init_config", "init_seed", "dtype", "device", "activation_checkpointing", "kernels"},
                      origin + ": model");
   read_value(model, "path", c.model.path, origin + ": model");
   if (!c.model.path.empty()) c.model.path = resolve_path(c.model.path, base_dir, origin + ": model.path");
@@ -62,8 +62,9 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   read_value(model, "device", c.model.device, origin + ": model");
   if (model.contains("activation_checkpointing")) {
     const json& ac = model["activation_checkpointing"];
-    if (ac.is_boolean()) c.model.activation_checkpointing = ac.get<bool>() ? ModelSection::Checkpointing::kOn
-                                                                           : ModelSection::Checkpointing::kOff;
+    if (ac.is_boolean())
+      c.model.activation_checkpointing =
+          ac.get<bool>() ? ModelSection::Checkpointing::kOn : ModelSection::Checkpointing::kOff;
     else if (ac == "auto") c.model.activation_checkpointing = ModelSection::Checkpointing::kAuto;
     else throw Error(origin + ": model.activation_checkpointing must be true, false or \"auto\", found " + ac.dump());
   }
@@ -78,14 +79,16 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
     read_value(kernels, "elementwise", elementwise, kw);
     read_value(kernels, "loss", loss, kw);
     read_value(kernels, "loss_chunk_rows", c.model.kernels.loss_chunk_rows, kw);
-    if (c.model.kernels.loss_chunk_rows < 0) throw Error(kw + ": 'loss_chunk_rows' must be >= 0 (0 = by vocabulary size)");
+    if (c.model.kernels.loss_chunk_rows < 0)
+      throw Error(kw + ": 'loss_chunk_rows' must be >= 0 (0 = by vocabulary size)");
     c.model.kernels.loss = parse_loss_kernel(loss, kw + ".loss");
     c.model.kernels.elementwise = parse_elementwise_kernel(elementwise, kw + ".elementwise");
     c.model.kernels.attention = parse_attention_kernel(attention, kw + ".attention");
     c.model.kernels.rms_norm = parse_rms_norm_kernel(rms_norm, kw + ".rms_norm");
   }
   if (c.model.path.empty() == c.model.init_config.is_null())
-    throw Error(origin + ": model: set exactly one of 'path' (a pretrained HF directory) and 'init_config' (an HF "
+    throw Error(origin +
+                ": model: set exactly one of 'path' (a pretrained HF directory) and 'init_config' (an HF "
                 "config.json object for a model symtune initialises)");
   if (c.model.dtype != "auto" && c.model.dtype != "float32" && c.model.dtype != "bfloat16")
     throw Error(origin + ": model.dtype must be auto, float32 or bfloat16, found \"" + c.model.dtype + "\"");
@@ -97,7 +100,8 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
     c.schedule = parse_schedule(config["schedule"], origin + ": schedule");
     c.schedule_given = true;
     if (c.optimizer.relative_step)
-      throw Error(origin + ": a 'schedule' is given but optimizer.relative_step is true (relative steps ignore "
+      throw Error(origin +
+                  ": a 'schedule' is given but optimizer.relative_step is true (relative steps ignore "
                   "schedules); set optimizer.relative_step to false");
   } else if (!c.optimizer.relative_step && !c.optimizer.lr) {
     throw Error(origin + ": no learning rate: give a 'schedule', optimizer.lr, or optimizer.relative_step: true");
@@ -105,10 +109,12 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
 
   const json train = config.value("train", json::object());
   const std::string tw = origin + ": train";
-  require_known_keys(train, {"output_dir", "max_steps", "micro_batch_rows", "log_every", "checkpoint_every",
-                             "keep_checkpoints", "clip_grad_norm", "max_consecutive_nonfinite", "threads", "data_workers", "debug_nonfinite_steps", "collective_timeout_s", "bucket_mib",
-                             "overlap_allreduce", "log_all_ranks"},
-                     tw);
+  require_known_keys(
+      train,
+      {"output_dir", "max_steps", "micro_batch_rows", "log_every", "checkpoint_every", "keep_checkpoints",
+       "clip_grad_norm", "max_consecutive_nonfinite", "threads", "data_workers", "debug_nonfinite_steps",
+       "collective_timeout_s", "bucket_mib", "overlap_allreduce", "log_all_ranks"},
+      tw);
   read_value(train, "output_dir", c.train.output_dir, tw);
   c.train.output_dir = resolve_path(c.train.output_dir, fs::current_path(), tw + ".output_dir");
   read_value(train, "max_steps", c.train.max_steps, tw);
@@ -175,7 +181,8 @@ json read_config_with_bases(const fs::path& path, int depth) {
 }  // namespace
 
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
-  return parse_train_config(read_config_with_bases(path, 0), path, fs::absolute(path).parent_path().string(), overrides);
+  return parse_train_config(read_config_with_bases(path, 0), path, fs::absolute(path).parent_path().string(),
+                            overrides);
 }
 
 }  // namespace symtune

@@ -51,17 +51,20 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
   const LaunchEnv env = read_launch_env();
   std::string device_name =
       config_.model.device == "auto" ? (torch::cuda::is_available() ? "cuda" : "cpu") : config_.model.device;
-  if (device_name == "cuda" && env.world_size > 1) device_name = "cuda:" + std::to_string(env.local_rank);  // one GPU per process
+  if (device_name == "cuda" && env.world_size > 1)
+    device_name = "cuda:" + std::to_string(env.local_rank);  // one GPU per process
   const c10::Device device(device_name);
   comm_ = std::make_unique<Communicator>(
-      env, device.is_cuda(), std::chrono::milliseconds(static_cast<int64_t>(1000 * config_.train.collective_timeout_s)));
+      env, device.is_cuda(),
+      std::chrono::milliseconds(static_cast<int64_t>(1000 * config_.train.collective_timeout_s)));
   run_dir_ = config_.train.output_dir;
   tokenizer_dir_ = run_dir_ / "tokenizer";
   if (comm_->rank() == 0) {
     std::error_code ec;
     fs::create_directories(run_dir_, ec);
     if (ec) throw Error(run_dir_.string() + ": cannot create the output directory: " + ec.message());
-    write_text_file_atomically(run_dir_ / "config.json", config_.resolved.dump(2) + "\n");  // also proves it is writable
+    write_text_file_atomically(run_dir_ / "config.json",
+                               config_.resolved.dump(2) + "\n");  // also proves it is writable
   }
   comm_->barrier();  // the run folder exists for every rank from here on
   log_ = make_run_logger(run_dir_, comm_->rank(), config_.train.log_all_ranks);
@@ -133,7 +136,8 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
     std::optional<fs::path> checkpoint;
     if (resume == "auto") {
       checkpoint = latest_checkpoint(run_dir_ / "checkpoints");
-      if (!checkpoint) log_->info("--resume auto: no complete checkpoint in {}; starting fresh", (run_dir_ / "checkpoints").string());
+      if (!checkpoint)
+        log_->info("--resume auto: no complete checkpoint in {}; starting fresh", (run_dir_ / "checkpoints").string());
     } else {
       checkpoint = fs::path(resume);
     }
@@ -146,10 +150,11 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
     log_->info("data parallel: {} ranks ({}), {} gradient buckets of {} MiB, all-reduce {}", comm_->world_size(),
                env.launcher, sync_->num_buckets(), config_.train.bucket_mib,
                config_.train.overlap_allreduce ? "overlapped with backward" : "after backward");
-  log_->info("data: {} tuning datasets, symbol share {:.0f}%, {} rows x {} tokens per step; optimizer Adafactor; "
-             "{} steps from step {}",
-             source_->datasets().size(), 100 * config_.data.symbol_fraction, config_.data.rows_per_batch,
-             config_.data.row_tokens(), config_.train.max_steps, step_);
+  log_->info(
+      "data: {} tuning datasets, symbol share {:.0f}%, {} rows x {} tokens per step; optimizer Adafactor; "
+      "{} steps from step {}",
+      source_->datasets().size(), 100 * config_.data.symbol_fraction, config_.data.rows_per_batch,
+      config_.data.row_tokens(), config_.train.max_steps, step_);
 }
 
 Trainer::~Trainer() = default;
@@ -171,7 +176,8 @@ void Trainer::choose_activation_checkpointing(int64_t world_size) {
         model_->uses_fused_rms_norm(), gradient_bytes, memory->free_bytes, memory->total_bytes);
     on = d.on;
     if (comm_->distributed()) {
-      std::vector<at::Tensor> decision{at::full({1}, on ? 1 : 0, at::TensorOptions().dtype(at::kInt).device(model_->device()))};
+      std::vector<at::Tensor> decision{
+          at::full({1}, on ? 1 : 0, at::TensorOptions().dtype(at::kInt).device(model_->device()))};
       comm_->broadcast(decision, 0);
       on = decision[0].item<int>() != 0;
     }
@@ -206,13 +212,13 @@ fs::path Trainer::save() {
   comm_->barrier();  // every rank has finished the step being saved
   fs::path dir;
   if (comm_->rank() == 0) {
-  json state = {{"step", step_},
-                {"data_next_batch", stream_->next_batch()},
-                {"skipped_updates", skipped_total_},
-                {"consecutive_nonfinite", consecutive_nonfinite_}};
-  dir = save_checkpoint(run_dir_ / "checkpoints", step_, *model_, *optimizer_, state, tokenizer_dir_,
-                        config_.train.keep_checkpoints);
-  log_->info("checkpoint {}", dir.string());
+    json state = {{"step", step_},
+                  {"data_next_batch", stream_->next_batch()},
+                  {"skipped_updates", skipped_total_},
+                  {"consecutive_nonfinite", consecutive_nonfinite_}};
+    dir = save_checkpoint(run_dir_ / "checkpoints", step_, *model_, *optimizer_, state, tokenizer_dir_,
+                          config_.train.keep_checkpoints);
+    log_->info("checkpoint {}", dir.string());
   }
   comm_->barrier();  // nobody runs ahead of a checkpoint that is still being written
   return dir;
@@ -231,13 +237,16 @@ struct Trainer::DeviceBatch {
   at::Tensor tokens_BT, positions_BT, segments_BT, labels_BT;  // int64
   std::vector<std::vector<int32_t>> segment_lengths_by_row;    // host: lets CUDA skip the dense mask
   DeviceBatch rows(int64_t start, int64_t n) const {
-    return {tokens_BT.narrow(0, start, n), positions_BT.narrow(0, start, n), segments_BT.narrow(0, start, n),
+    return {tokens_BT.narrow(0, start, n),
+            positions_BT.narrow(0, start, n),
+            segments_BT.narrow(0, start, n),
             labels_BT.narrow(0, start, n),
             {segment_lengths_by_row.begin() + start, segment_lengths_by_row.begin() + start + n}};
   }
   PackedRows packing() const {
     PackedRows p{positions_BT, segments_BT, {}};
-    for (const auto& row : segment_lengths_by_row) p.segment_lengths.insert(p.segment_lengths.end(), row.begin(), row.end());
+    for (const auto& row : segment_lengths_by_row)
+      p.segment_lengths.insert(p.segment_lengths.end(), row.begin(), row.end());
     return p;
   }
 };
@@ -283,9 +292,9 @@ Trainer::StepResult Trainer::train_step() {
   // Global counts: every rank scales its loss by the target tokens of the whole global batch.
   // A single process knows them already; a round trip through the device would wait for the
   // previous step's optimizer kernels and leave the GPU idle while this step is launched.
-  at::Tensor counts = at::tensor({batch.target_tokens, batch.rows * batch.seq - batch.padding_tokens, batch.examples,
-                                  batch.rows * batch.seq},
-                                 at::kLong);
+  at::Tensor counts = at::tensor(
+      {batch.target_tokens, batch.rows * batch.seq - batch.padding_tokens, batch.examples, batch.rows * batch.seq},
+      at::kLong);
   if (comm_->distributed()) {
     counts = counts.to(device);
     comm_->all_reduce_sum(counts);
@@ -298,7 +307,8 @@ Trainer::StepResult Trainer::train_step() {
 
   // Forward/backward per micro-batch; dividing by the whole batch's target count makes the
   // accumulated gradient that of the mean loss over every target token of the step.
-  const int64_t micro = config_.train.micro_batch_rows > 0 ? std::min(config_.train.micro_batch_rows, batch.rows) : batch.rows;
+  const int64_t micro =
+      config_.train.micro_batch_rows > 0 ? std::min(config_.train.micro_batch_rows, batch.rows) : batch.rows;
   at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
   for (int64_t start = 0; start < batch.rows; start += micro) {
     const int64_t n = std::min(micro, batch.rows - start);
@@ -373,9 +383,9 @@ json Trainer::evaluate() {
     icl.k_min = icl.k_max = config_.eval.icl_exemplars_per_class;
     double sum = 0;
     for (const auto& d : eval_source_->datasets()) {
-      const IclTaskResult res = evaluate_icl_task(*model_, *tokenizer_, d, eval_source_->pools().heldout, icl,
-                                                  config_.eval.icl_examples, config_.data.seed + 7,
-                                                  config_.data.max_input_tokens);
+      const IclTaskResult res =
+          evaluate_icl_task(*model_, *tokenizer_, d, eval_source_->pools().heldout, icl, config_.eval.icl_examples,
+                            config_.data.seed + 7, config_.data.max_input_tokens);
       record["icl_accuracy"][d.name] = res.accuracy();
       sum += res.accuracy();
     }

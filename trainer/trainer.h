@@ -56,7 +56,8 @@ class Trainer {
   struct StepResult {
     double loss = 0, grad_norm = 0, lr = 0, seconds = 0;
     int64_t target_tokens = 0, tokens = 0, examples = 0;
-    int64_t row_tokens = 0;  // tokens / s counts real tokens; rows x seq (padding included) is what HF-style benches count
+    int64_t row_tokens =
+        0;  // tokens / s counts real tokens; rows x seq (padding included) is what HF-style benches count
     bool skipped = false;
   };
   StepResult train_step();
@@ -78,9 +79,9 @@ class Trainer {
   std::shared_ptr<ExampleSource> source_, eval_source_;
   std::unique_ptr<BatchStream> stream_;          // its position is the next batch to train on (the resume state)
   std::unique_ptr<BatchPrefetcher> prefetcher_;  // builds ahead of stream_ during run(); reads stream_
-  std::unique_ptr<MetricsFile> metrics_;  // rank 0 only
+  std::unique_ptr<MetricsFile> metrics_;         // rank 0 only
   std::unique_ptr<Communicator> comm_;
-  std::unique_ptr<GradientSync> sync_;    // when more than one rank
+  std::unique_ptr<GradientSync> sync_;  // when more than one rank
   int64_t step_ = 0, skipped_total_ = 0, consecutive_nonfinite_ = 0;
   double tokens_per_s_ema_ = 0;
 };

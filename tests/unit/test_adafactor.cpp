@@ -159,7 +159,8 @@ TEST(Adafactor, StateDictRoundTripsExactlyAndResumesBitIdentically) {
   o.beta1 = 0.9;
   auto make = [&] {
     std::vector<NamedParameter> ps;
-    for (size_t i = 0; i < init.size(); ++i) ps.push_back({"p" + std::to_string(i), init[i].clone().requires_grad_(true)});
+    for (size_t i = 0; i < init.size(); ++i)
+      ps.push_back({"p" + std::to_string(i), init[i].clone().requires_grad_(true)});
     return ps;
   };
   auto grad_at = [&](const at::Tensor& p, int t) { return at::sin(p.detach() * (t + 1)); };
@@ -284,7 +285,8 @@ TEST(LrSchedule, WarmupComposesWithEveryDecay) {
   c.warmup_steps = 10;
   c.total_steps = 110;
   c.final_lr = 0.1;
-  for (auto kind : {ScheduleKind::kConstant, ScheduleKind::kInverseSqrt, ScheduleKind::kCosine, ScheduleKind::kLinear}) {
+  for (auto kind :
+       {ScheduleKind::kConstant, ScheduleKind::kInverseSqrt, ScheduleKind::kCosine, ScheduleKind::kLinear}) {
     c.kind = kind;
     EXPECT_DOUBLE_EQ(c.lr_at(0), 0.0);
     EXPECT_DOUBLE_EQ(c.lr_at(5), 0.5);

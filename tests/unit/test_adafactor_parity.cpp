@@ -48,8 +48,8 @@ TEST_P(AdafactorParity, MatchesTransformersForHundredStepsInEveryMode) {
   std::ifstream in(dir / "cases.json");
   const json cases = json::parse(in);
   auto init = SafetensorsFile::open(dir / "init.safetensors");
-  const std::vector<std::string> shapes{"vector", "vector_b", "small_2d", "large_2d", "large_2d_b", "tensor_3d",
-                                        "tensor_4d"};
+  const std::vector<std::string> shapes{"vector",     "vector_b",  "small_2d", "large_2d",
+                                        "large_2d_b", "tensor_3d", "tensor_4d"};
   int checked = 0;
   for (auto it = cases.begin(); it != cases.end(); ++it) {
     const std::string case_name = it.key();
@@ -73,8 +73,9 @@ TEST_P(AdafactorParity, MatchesTransformersForHundredStepsInEveryMode) {
         for (size_t i = 0; i < params.size(); ++i) {
           const double err = relative_error(params[i].tensor.detach(), reference.load(prefix + shapes[i]));
           EXPECT_LE(err, kRelativeTolerance) << case_name << " " << prefix << shapes[i];
-          if (t > 0) std::printf("%s %-50s %-10s rel err after %zu steps %.2e\n", GetParam().name, case_name.c_str(),
-                                 shapes[i].c_str(), scales.size(), err);
+          if (t > 0)
+            std::printf("%s %-50s %-10s rel err after %zu steps %.2e\n", GetParam().name, case_name.c_str(),
+                        shapes[i].c_str(), scales.size(), err);
           ++checked;
         }
       }

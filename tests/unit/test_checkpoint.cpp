@@ -98,7 +98,8 @@ TEST(Checkpoint, MissingTensorIsNamed) {
 TEST(Checkpoint, UnexpectedTensorIsNamed) {
   test::ScratchDir dir;
   save_pretrained(*tiny_model(), dir / "m");
-  edit_weights(dir / "m", [](auto& t) { t.emplace_back("model.layers.0.self_attn.rotary_emb.inv_freq", at::zeros({2})); });
+  edit_weights(dir / "m",
+               [](auto& t) { t.emplace_back("model.layers.0.self_attn.rotary_emb.inv_freq", at::zeros({2})); });
   const std::string err = load_error(dir / "m");
   EXPECT_NE(err.find("unexpected tensor(s)"), std::string::npos) << err;
   EXPECT_NE(err.find("model.layers.0.self_attn.rotary_emb.inv_freq"), std::string::npos) << err;
@@ -152,11 +153,13 @@ TEST(Checkpoint, ConfigJsonOfBothTransformersGenerationsParsesTheSame) {
   const ModelConfig v4 = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":8,"hidden_size":8,
     "intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"rope_theta":500000.0,
     "rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,
-    "original_max_position_embeddings":8192}})", "v4");
+    "original_max_position_embeddings":8192}})",
+                                            "v4");
   const ModelConfig v5 = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":8,"hidden_size":8,
     "intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"rope_parameters":{"rope_type":"llama3",
     "rope_theta":500000.0,"factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,
-    "original_max_position_embeddings":8192}})", "v5");
+    "original_max_position_embeddings":8192}})",
+                                            "v5");
   EXPECT_EQ(v4.rope.type, "llama3");
   EXPECT_EQ(v5.rope.type, "llama3");
   EXPECT_EQ(v4.rope.theta, v5.rope.theta);

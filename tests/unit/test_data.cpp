@@ -63,7 +63,9 @@ void write_dataset(const fs::path& dir, const std::string& name, const std::vect
 void write_instructions(const fs::path& path, int n) {
   std::string lines;
   for (int i = 0; i < n; ++i)
-    lines += json{{"input", "Instruction number " + std::to_string(i)}, {"target", "Answer " + std::to_string(i)}}.dump() + "\n";
+    lines +=
+        json{{"input", "Instruction number " + std::to_string(i)}, {"target", "Answer " + std::to_string(i)}}.dump() +
+        "\n";
   write_text_file_atomically(path, lines);
 }
 
@@ -145,7 +147,8 @@ TEST_F(DataTest, SymbolPromptsMapEachLabelToOneSymbolUsedConsistently) {
     EXPECT_EQ(ex.prefix, "");
     EXPECT_EQ(text.find("Classify"), std::string::npos);
     for (const auto& exemplar : ex.exemplars)
-      for (const auto& name : d.labels) EXPECT_FALSE(exemplar.size() >= name.size() && exemplar.substr(exemplar.size() - name.size()) == name);
+      for (const auto& name : d.labels)
+        EXPECT_FALSE(exemplar.size() >= name.size() && exemplar.substr(exemplar.size() - name.size()) == name);
     mappings.insert(ex.label_strings);
   }
   EXPECT_GT(mappings.size(), 190u) << "symbols are drawn afresh for each prompt";
@@ -183,7 +186,8 @@ TEST_F(DataTest, FlippedLabelsAreReallyFlippedAndNaturalAndInstructionVariantsWo
     EXPECT_EQ(ex.kind, "flipped");
     EXPECT_EQ(std::set<std::string>(ex.label_strings.begin(), ex.label_strings.end()),
               std::set<std::string>(d.labels.begin(), d.labels.end()));
-    for (size_t l = 0; l < d.labels.size(); ++l) EXPECT_NE(ex.label_strings[l], d.labels[l]) << "label " << l << " kept";
+    for (size_t l = 0; l < d.labels.size(); ++l)
+      EXPECT_NE(ex.label_strings[l], d.labels[l]) << "label " << l << " kept";
     EXPECT_EQ(ex.target, " " + ex.label_strings[ex.query_label]);
     // An exemplar of true class alpha is shown with some other label.
     for (const auto& e : ex.exemplars)

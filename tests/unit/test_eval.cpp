@@ -3,12 +3,12 @@
 // included), the concept generator, and deterministic reports.
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "data/tokenizer.h"
 #include "eval/icl_scoring.h"
 #include "eval/open_tasks.h"
 #include "eval/suites.h"
 #include "model/transformer.h"
-#include "common/error.h"
 #include "test_support.h"
 
 namespace symtune {
@@ -18,7 +18,8 @@ namespace {
 // therefore lm_head . rmsnorm(embedding): computable by hand for any token.
 std::unique_ptr<Transformer> known_logits_model(at::Tensor& embed, at::Tensor& head) {
   ModelConfig c = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":8,"hidden_size":4,
-    "intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1,"rms_norm_eps":1e-6})", "test");
+    "intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1,"rms_norm_eps":1e-6})",
+                                     "test");
   TransformerWeights w = Transformer::random_weights(c, 1, at::kFloat);
   w.blocks[0].o_proj_CxHD.zero_();
   w.blocks[0].down_proj_CxF.zero_();
@@ -81,7 +82,8 @@ TEST(OpenTasks, TuringConceptsComputeTheirProgramsDeterministically) {
 TEST(EvalSuites, TheSameModelGivesTheSameReport) {
   ModelConfig c = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":259,"hidden_size":32,
     "intermediate_size":48,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
-    "bos_token_id":1,"eos_token_id":2})", "test");
+    "bos_token_id":1,"eos_token_id":2})",
+                                     "test");
   Transformer model(c, Transformer::random_weights(c, 5, at::kFloat));
   auto tok = make_byte_tokenizer();
   EvalOptions o;

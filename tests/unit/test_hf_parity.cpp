@@ -2,9 +2,9 @@
 // tests/python/make_hf_fixtures.py, must give HF's logits, plain and with packed rows.
 #include <gtest/gtest.h>
 
+#include <torch/cuda.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <torch/cuda.h>
 
 #include "model/hf_checkpoint.h"
 #include "model/safetensors.h"
@@ -39,8 +39,7 @@ class HfParity : public ::testing::TestWithParam<std::string> {
  protected:
   fs::path case_dir() const {
     fs::path root = test::hf_fixtures_dir();
-    if (root.empty() || !fs::exists(root / GetParam()))
-      return {};
+    if (root.empty() || !fs::exists(root / GetParam())) return {};
     return root / GetParam();
   }
 };

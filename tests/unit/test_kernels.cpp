@@ -72,7 +72,8 @@ TEST(SegmentLengths, RunsOfEqualIdsPerRow) {
     varlen_causal_attention(q, kv, kv, s, 1.0);
     FAIL() << "segments covering 12 tokens were accepted for 11";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("the segments cover 12 tokens, the batch has 11"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("the segments cover 12 tokens, the batch has 11"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -94,7 +95,8 @@ TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
     EXPECT_NE(std::string(e.what()).find("segment lengths are missing"), std::string::npos) << e.what();
   }
   ModelConfig gemma = parse_model_config(R"({"architectures":["GemmaForCausalLM"],"vocab_size":50,"hidden_size":32,
-    "intermediate_size":40,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":8})", "g");
+    "intermediate_size":40,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":8})",
+                                         "g");
   Transformer g(gemma, Transformer::random_weights(gemma, 1, at::kFloat));
   EXPECT_THROW(g.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kFused}), Error);
   EXPECT_EQ(parse_elementwise_kernel("fused", "x"), KernelOptions::Elementwise::kFused);
@@ -108,7 +110,8 @@ TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
 // and the auto decision on either side of the line.
 TEST(ActivationMemory, EstimateMatchesTheMeasurementAndDecidesByFreeMemory) {
   ModelConfig c = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":32000,"hidden_size":768,
-    "intermediate_size":2048,"num_hidden_layers":12,"num_attention_heads":12,"num_key_value_heads":12})", "124m");
+    "intermediate_size":2048,"num_hidden_layers":12,"num_attention_heads":12,"num_key_value_heads":12})",
+                                     "124m");
   const double measured = (20.0 - 4.7) * double(1ull << 30) / (12 * 16 * 2560);
   const double estimated = static_cast<double>(activation_bytes_per_token_per_layer(c, 2, /*fused_rms_norm=*/false));
   EXPECT_NEAR(estimated / measured, 1.0, 0.1) << estimated << " vs " << measured;
@@ -159,7 +162,8 @@ TEST(KernelOptions, VarlenAttentionEqualsTheMaskedPathOnTheCpu) {
       for (auto elementwise : {KernelOptions::Elementwise::kReference, KernelOptions::Elementwise::kFused}) {
         const auto varlen = run(KernelOptions::Attention::kFlashVarlen, elementwise);
         for (size_t i = 0; i < masked.size(); ++i)
-          EXPECT_LE(test::max_abs_diff(varlen[i], masked[i]), 1e-5 * std::max(1.0, masked[i].abs().max().item<double>()))
+          EXPECT_LE(test::max_abs_diff(varlen[i], masked[i]),
+                    1e-5 * std::max(1.0, masked[i].abs().max().item<double>()))
               << (i == 0 ? "logits" : "gradient " + std::to_string(i - 1)) << ", heads " << heads << "/" << kv
               << (checkpointing ? ", checkpointing" : "")
               << (elementwise == KernelOptions::Elementwise::kFused ? ", fused SwiGLU and rotary" : "");
@@ -179,9 +183,11 @@ void expect_cuda_kernels_match_reference(int64_t heads, int64_t kv_heads) {
     model.to(cuda, at::kBFloat16);
     model.for_each_parameter([](const std::string&, at::Tensor& t) { t.requires_grad_(true); });
     model.set_kernels(kernels);
-    const at::Tensor logits = model.forward(b.tokens.to(cuda), PackedRows{b.positions.to(cuda), b.segments.to(cuda), b.lengths});
-    const at::Tensor targets = at::randint(0, 300, {b.tokens.numel()}, at::TensorOptions().dtype(at::kLong)
-                                               .device(at::kCPU)).to(cuda);  // same draws: CPU generator
+    const at::Tensor logits =
+        model.forward(b.tokens.to(cuda), PackedRows{b.positions.to(cuda), b.segments.to(cuda), b.lengths});
+    const at::Tensor targets =
+        at::randint(0, 300, {b.tokens.numel()}, at::TensorOptions().dtype(at::kLong).device(at::kCPU))
+            .to(cuda);  // same draws: CPU generator
     at::Tensor loss = at::cross_entropy_loss(logits.reshape({-1, 300}).to(at::kFloat), targets);
     loss.backward();
     std::vector<at::Tensor> out{loss.detach().to(at::kCPU), logits.detach().to(at::kFloat).to(at::kCPU)};
@@ -191,14 +197,15 @@ void expect_cuda_kernels_match_reference(int64_t heads, int64_t kv_heads) {
   at::manual_seed(11);
   const auto reference = run({KernelOptions::Attention::kSdpaMask, KernelOptions::RmsNorm::kReference});
   at::manual_seed(11);
-  const auto fast = run({KernelOptions::Attention::kFlashVarlen, KernelOptions::RmsNorm::kFused,
-                         fused_elementwise_compiled() ? KernelOptions::Elementwise::kFused
-                                                      : KernelOptions::Elementwise::kReference});
+  const auto fast =
+      run({KernelOptions::Attention::kFlashVarlen, KernelOptions::RmsNorm::kFused,
+           fused_elementwise_compiled() ? KernelOptions::Elementwise::kFused : KernelOptions::Elementwise::kReference});
   EXPECT_NEAR(fast[0].item<double>(), reference[0].item<double>(), 2e-3 * std::abs(reference[0].item<double>()));
   EXPECT_LE(test::max_abs_diff(fast[1], reference[1]), 0.05 * reference[1].abs().max().item<double>());
   for (size_t i = 2; i < reference.size(); ++i) {
     const double scale = reference[i].abs().max().item<double>();
-    const double rel = (fast[i] - reference[i]).norm().item<double>() / std::max(reference[i].norm().item<double>(), 1e-30);
+    const double rel =
+        (fast[i] - reference[i]).norm().item<double>() / std::max(reference[i].norm().item<double>(), 1e-30);
     EXPECT_LE(rel, 0.03) << "gradient of parameter " << i - 2 << " (max |g| " << scale << ")";
   }
   std::printf("cuda kernels H=%lld K=%lld: loss reference %.6f fast %.6f\n", (long long)heads, (long long)kv_heads,
@@ -212,7 +219,8 @@ void expect_fused_elementwise_match_reference(c10::Device device) {
     auto opts = at::TensorOptions().device(device).dtype(dtype);
     at::manual_seed(3);
     // Odd sizes: no dimension a multiple of the block size.
-    at::Tensor g = at::randn({3, 37, 97}, opts).requires_grad_(true), u = at::randn({3, 37, 97}, opts).requires_grad_(true);
+    at::Tensor g = at::randn({3, 37, 97}, opts).requires_grad_(true),
+               u = at::randn({3, 37, 97}, opts).requires_grad_(true);
     at::Tensor dh = at::randn({3, 37, 97}, opts);
     at::Tensor ref = at::silu(g) * u;
     auto ref_grads = torch::autograd::grad({ref}, {g, u}, {dh});
@@ -249,8 +257,8 @@ void expect_chunked_cross_entropy_matches_reference(c10::Device device) {
     const at::Tensor hidden = at::randn({N, C}, opts).requires_grad_(true);
     const at::Tensor weight = (at::randn({V, C}, opts) * 0.3).requires_grad_(true);
     const at::Tensor labels = at::randint(0, V, {N}, at::TensorOptions().device(device).dtype(at::kLong));
-    const at::Tensor ref = at::cross_entropy_loss(at::linear(hidden, weight).to(at::kFloat), labels, {},
-                                                  at::Reduction::Sum);
+    const at::Tensor ref =
+        at::cross_entropy_loss(at::linear(hidden, weight).to(at::kFloat), labels, {}, at::Reduction::Sum);
     const auto ref_grads = torch::autograd::grad({ref * 0.5}, {hidden, weight});
     for (int64_t chunk : {int64_t{1}, int64_t{5}, N, int64_t{100}}) {
       const at::Tensor loss = chunked_cross_entropy_sum(hidden, weight, labels, chunk);

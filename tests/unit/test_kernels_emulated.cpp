@@ -66,8 +66,7 @@ void run_emulated(const FusedAdafactorTensors& t, const FusedAdafactorScalars& s
     launch_update<c10::BFloat16>(t, s, k, work.data(), launch, max_element_blocks);
   else if (t.param.scalar_type() == at::kHalf)
     launch_update<c10::Half>(t, s, k, work.data(), launch, max_element_blocks);
-  else
-    launch_update<float>(t, s, k, work.data(), launch, max_element_blocks);
+  else launch_update<float>(t, s, k, work.data(), launch, max_element_blocks);
 }
 
 void expect_close(const at::Tensor& emulated, const at::Tensor& cpu, double rtol, const std::string& what) {
@@ -117,19 +116,18 @@ TEST_P(FusedAdafactorKernelsEmulated, MatchTheCpuPasses) {
   EXPECT_GT(test::max_abs_diff(kernels.param.to(at::kFloat), initial), 1e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, FusedAdafactorKernelsEmulated,
-    ::testing::Values(
-        // 20 rows: two full tiles of 8 rows and a partial one; 300 columns: threads take two each.
-        EmulationCase{"Matrix", {20, 300}, at::kFloat, true, false, true, 0.0, 4096},
-        // Two [9, 130] slices: per-slice row means and column statistics.
-        EmulationCase{"ThreeD", {2, 9, 130}, at::kFloat, true, true, true, 0.01, 4096},
-        // The update passes on 2 blocks for 6000 elements: each thread strides over several.
-        EmulationCase{"MatrixStrided", {20, 300}, at::kFloat, true, true, false, 0.0, 2},
-        EmulationCase{"Vector", {700}, at::kFloat, false, true, true, 0.01, 4096},
-        EmulationCase{"MatrixBf16", {20, 300}, at::kBFloat16, true, true, true, 0.0, 4096},
-        EmulationCase{"VectorFp16", {700}, at::kHalf, false, false, true, 0.01, 4096}),
-    [](const ::testing::TestParamInfo<EmulationCase>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Shapes, FusedAdafactorKernelsEmulated,
+                         ::testing::Values(
+                             // 20 rows: two full tiles of 8 rows and a partial one; 300 columns: threads take two each.
+                             EmulationCase{"Matrix", {20, 300}, at::kFloat, true, false, true, 0.0, 4096},
+                             // Two [9, 130] slices: per-slice row means and column statistics.
+                             EmulationCase{"ThreeD", {2, 9, 130}, at::kFloat, true, true, true, 0.01, 4096},
+                             // The update passes on 2 blocks for 6000 elements: each thread strides over several.
+                             EmulationCase{"MatrixStrided", {20, 300}, at::kFloat, true, true, false, 0.0, 2},
+                             EmulationCase{"Vector", {700}, at::kFloat, false, true, true, 0.01, 4096},
+                             EmulationCase{"MatrixBf16", {20, 300}, at::kBFloat16, true, true, true, 0.0, 4096},
+                             EmulationCase{"VectorFp16", {700}, at::kHalf, false, false, true, 0.01, 4096}),
+                         [](const ::testing::TestParamInfo<EmulationCase>& info) { return info.param.name; });
 
 // Three blocks for hundreds of elements: every thread strides over several.
 constexpr int64_t kElementwiseBlocks = 3;

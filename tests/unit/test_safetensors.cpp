@@ -4,8 +4,8 @@
 
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "common/error.h"
 #include "common/file_io.h"
@@ -85,8 +85,8 @@ TEST(Safetensors, MalformedJsonIsRefused) {
 
 TEST(Safetensors, OverlappingRangesAreRefused) {
   test::ScratchDir dir;
-  const std::string header =
-      R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})";
+  const std::string header = R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                             R"("b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})";
   test::write_bytes(dir / "o.safetensors", raw_file(header, std::string(24, '\0')));
   const std::string err = open_error(dir / "o.safetensors");
   EXPECT_NE(err.find("overlap"), std::string::npos) << err;

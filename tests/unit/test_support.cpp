@@ -34,8 +34,7 @@ void print_stack_and_die(int sig) {
 
 ScratchDir::ScratchDir() {
   static std::atomic<int> counter{0};
-  path_ = fs::temp_directory_path() /
-          ("symtune-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  path_ = fs::temp_directory_path() / ("symtune-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   remove_tree(path_);
   fs::create_directories(path_);
 }

@@ -57,8 +57,8 @@ TEST(TrainConfig, EveryShippedConfigLoads) {
 
 TEST(TrainConfig, OverridesReachTypedFieldsAndBadOnesAreNamed) {
   const std::string demo = (fs::path(SYMTUNE_SOURCE_DIR) / "configs" / "demo_synthetic.json").string();
-  const TrainConfig c = load_train_config(
-      demo, {"train.max_steps=7", "model.kernels.loss=chunked", "model.kernels.loss_chunk_rows=64", "optimizer.beta1=0.9"});
+  const TrainConfig c = load_train_config(demo, {"train.max_steps=7", "model.kernels.loss=chunked",
+                                                 "model.kernels.loss_chunk_rows=64", "optimizer.beta1=0.9"});
   EXPECT_EQ(c.train.max_steps, 7);
   EXPECT_EQ(c.model.kernels.loss, KernelOptions::Loss::kChunked);
   EXPECT_EQ(c.model.kernels.loss_chunk_rows, 64);

@@ -11,7 +11,8 @@ namespace {
 
 ModelConfig config_for(const std::string& arch_json_extra) {
   return parse_model_config(R"({"vocab_size":50,"hidden_size":32,"intermediate_size":40,"num_hidden_layers":2,
-    "num_attention_heads":4,"num_key_value_heads":2,"rms_norm_eps":1e-6)" + arch_json_extra + "}",
+    "num_attention_heads":4,"num_key_value_heads":2,"rms_norm_eps":1e-6)" +
+                                arch_json_extra + "}",
                             "test config");
 }
 
@@ -75,7 +76,9 @@ TEST_P(TransformerProperties, ActivationCheckpointingKeepsLossAndGradients) {
 
 INSTANTIATE_TEST_SUITE_P(Architectures, TransformerProperties, ::testing::Values(kLlama, kMistralWindow, kGemma),
                          [](const auto& info) -> std::string {
-                           return info.param == kLlama ? "Llama" : info.param == kMistralWindow ? "MistralSlidingWindow" : "Gemma";
+                           return info.param == kLlama           ? "Llama"
+                                  : info.param == kMistralWindow ? "MistralSlidingWindow"
+                                                                 : "Gemma";
                          });
 
 TEST(Transformer, SlidingWindowHidesKeysFurtherBack) {
