@@ -39,7 +39,7 @@ void add_convert_command(CLI::App& app) {
       const GgufFile file = GgufFile::open(*input);
       auto model = import_gguf(file);
       SaveOptions save;
-      save.dtype = parse_dtype(*dtype);
+      save.dtype = parse_storage_dtype(*dtype);
       save_pretrained(*model, *out, save);
       // The tokenizer travels as the GGUF's own metadata until symtune reads byte-level BPE.
       nlohmann::json tok = nlohmann::json::object();
@@ -59,7 +59,7 @@ void add_convert_command(CLI::App& app) {
       throw Error(*tokenizer + ": tokenizer has " + std::to_string(tok->vocab_size()) + " pieces but " + *input +
                   " has vocab_size " + std::to_string(model->config().vocab_size));
     SaveOptions save;
-    save.dtype = parse_dtype(*dtype);
+    save.dtype = parse_storage_dtype(*dtype);
     // Stage the tokenizer under the name HF expects, then let save_pretrained copy it.
     const fs::path staging = fs::temp_directory_path() / ("symtune-tok-" + std::to_string(::getpid()));
     fs::create_directories(staging);

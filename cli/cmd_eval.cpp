@@ -5,27 +5,13 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/evaluate.h"
 #include "cli/options.h"
 #include "common/error.h"
 #include "common/file_io.h"
-#include "eval/suites.h"
-#include "model/hf_checkpoint.h"
+#include "eval/evaluate_model.h"
+#include "eval/report_tables.h"
 
 namespace symtune::cli {
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t comma = s.find(',', start);
-    const std::string part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!part.empty()) out.push_back(part);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
 
 namespace {
 std::string shared_data(const std::string& sub) {
@@ -33,26 +19,6 @@ std::string shared_data(const std::string& sub) {
   return env ? std::string(env) + "/" + sub : "";
 }
 }  // namespace
-
-nlohmann::json evaluate_model(const std::string& model_dir, const std::vector<std::string>& suites,
-                              const EvalOptions& options, const std::string& device, const std::string& dtype) {
-  for (const auto& s : suites)
-    if (std::find(eval_suite_names().begin(), eval_suite_names().end(), s) == eval_suite_names().end())
-      throw Error("--suite: unknown suite '" + s + "' (icl, flipped, list_functions, turing_concepts)");
-  auto model = load_pretrained(model_dir, {parse_dtype(dtype), parse_device(device), false});
-  const ModelConfig& c = model->config();
-  auto tokenizer = load_tokenizer(model_dir, {c.bos_token_id, c.first_eos_token_id(), c.pad_token_id}, c.vocab_size);
-  nlohmann::json report = {{"model", model_dir},
-                           {"seed", options.seed},
-                           {"examples_per_task", options.examples_per_task},
-                           {"exemplars_per_class", options.exemplars_per_class},
-                           {"suites", nlohmann::json::object()}};
-  for (const auto& s : suites) {
-    std::fprintf(stderr, "evaluating %s on %s...\n", model_dir.c_str(), s.c_str());
-    report["suites"][s] = run_eval_suite(s, *model, *tokenizer, options);
-  }
-  return report;
-}
 
 void add_eval_command(CLI::App& app) {
   auto* cmd =
@@ -80,12 +46,14 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--max-input-tokens", a->options.max_input_tokens, "Prompt budget")->capture_default_str();
   cmd->add_option("--seed", a->options.seed, "Seed of every draw")->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-  cmd->add_option("--dtype", a->dtype, "float32 or bfloat16")->capture_default_str();
+  cmd->add_option("--dtype", a->dtype, "float32, bfloat16 or auto (bf16 on CUDA)")->capture_default_str();
   cmd->callback([a] {
     EvalOptions o = a->options;
     if (!a->tasks.empty()) o.tasks = split_commas(a->tasks);
     o.symbols.word_list_required = false;
-    const auto report = evaluate_model(a->model, split_commas(a->suites), o, a->device, a->dtype);
+    const c10::Device device = parse_device(a->device);
+    const auto report =
+        evaluate_model(a->model, split_commas(a->suites), o, device, parse_compute_dtype(a->dtype, device));
     write_text_file_atomically(a->out, report.dump(2) + "\n");
     const std::string md = compare_reports_markdown({report}, {a->model});
     std::string md_path = a->out;

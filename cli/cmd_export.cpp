@@ -25,7 +25,7 @@ void add_export_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->callback([=] {
     SaveOptions save;
-    save.dtype = parse_dtype(*dtype);
+    save.dtype = parse_storage_dtype(*dtype);
     auto model = load_pretrained(*model_dir);
     save.max_shard_bytes = static_cast<int64_t>(*shard_mb * 1024 * 1024);
     save.tokenizer_source_dir = *model_dir;

@@ -50,7 +50,8 @@ void add_generate_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", a->gen.seed, "Sampling seed")->capture_default_str();
-  cmd->add_option("--dtype", a->dtype, "Compute dtype: float32 or bfloat16")->capture_default_str();
+  cmd->add_option("--dtype", a->dtype, "Compute dtype: float32, bfloat16 or auto (bf16 on CUDA)")
+      ->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   cmd->add_flag("--ids", a->print_ids, "Also print the prompt and generated token ids");
   cmd->add_option("--prompt-ids", a->prompt_ids,
@@ -59,8 +60,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("!--no-stop", a->stop_at_eos, "Keep generating past the EOS token");
   cmd->callback([a] {
     LoadOptions load;
-    load.dtype = parse_dtype(a->dtype);
     load.device = parse_device(a->device);
+    load.dtype = parse_compute_dtype(a->dtype, load.device);
     auto model = load_pretrained(a->model_dir, load);
     const ModelConfig& config = model->config();
     if (!a->prompt_ids.empty()) {

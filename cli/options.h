@@ -1,4 +1,5 @@
-// Parsing helpers shared by the subcommands: dtype and device names.
+// --dtype and --device of the subcommands, read by the same parsers as a run config's
+// model.dtype and model.device (common/device_choice.h, model/placement.h).
 #pragma once
 
 #include <c10/core/Device.h>
@@ -8,9 +9,12 @@
 
 namespace symtune::cli {
 
-// "float32"/"fp32" or "bfloat16"/"bf16".
-c10::ScalarType parse_dtype(const std::string& name);
-// "cpu", "cuda" or "cuda:N"; "auto" = cuda when available, else cpu.
+// A dtype to store weights in: "float32"/"fp32" or "bfloat16"/"bf16" ("auto" is refused: a
+// file's dtype should not depend on the machine that wrote it).
+c10::ScalarType parse_storage_dtype(const std::string& name);
+// A dtype to compute in on `device`: as above, or "auto" (bf16 on CUDA, fp32 elsewhere).
+c10::ScalarType parse_compute_dtype(const std::string& name, const c10::Device& device);
+// "cpu", "cuda", "cuda:N" or "auto" (cuda when available, else cpu), checked against the machine.
 c10::Device parse_device(const std::string& name);
 
 }  // namespace symtune::cli

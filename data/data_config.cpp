@@ -1,120 +1,127 @@
 #include "data/data_config.h"
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "common/config_table.h"
 #include "common/error.h"
-#include "common/json_keys.h"
-#include "common/json_values.h"
 
 namespace symtune {
 namespace fs = std::filesystem;
+using json = nlohmann::json;
 
-std::string resolve_path(const std::string& path, const fs::path& base_dir, const std::string& where) {
-  if (path.empty()) return path;
-  std::string out;
-  for (size_t i = 0; i < path.size();) {
-    if (path.compare(i, 2, "${") == 0) {
-      const size_t close = path.find('}', i);
-      if (close == std::string::npos) throw Error(where + ": unterminated ${ in path '" + path + "'");
-      std::string inner = path.substr(i + 2, close - i - 2), fallback;
-      bool has_fallback = false;
-      if (const size_t sep = inner.find(":-"); sep != std::string::npos) {
-        fallback = inner.substr(sep + 2);
-        inner = inner.substr(0, sep);
-        has_fallback = true;
-      }
-      const char* value = std::getenv(inner.c_str());
-      if (value != nullptr && *value != '\0') out += value;
-      else if (has_fallback) out += fallback;
-      else throw Error(where + ": path '" + path + "' uses $" + inner + ", which is not set");
-      i = close + 1;
-    } else {
-      out += path[i++];
-    }
-  }
-  fs::path p(out);
-  return (p.is_absolute() ? p : base_dir / p).lexically_normal().string();
-}
-
+// Checks between fields; each field's own range is checked when it is read (data_table()).
 void DataConfig::validate(const std::string& where) const {
   if (classification_dir.empty() && instruction_files.empty())
     throw Error(where + ": set 'classification_dir' or 'instruction_files': there is nothing to train on");
-  if (!(symbol_fraction >= 0.0 && symbol_fraction <= 1.0))
-    throw Error(where + ": 'symbol_fraction' must be in [0, 1], found " + std::to_string(symbol_fraction));
   if (symbol_fraction > 0 && classification_dir.empty())
     throw Error(where + ": 'symbol_fraction' > 0 needs 'classification_dir'");
   if (symbol_fraction < 1 && instruction_files.empty() && !instruction_from_classification)
     throw Error(where +
                 ": 'symbol_fraction' < 1 needs instruction data ('instruction_files' or "
                 "'instruction_from_classification')");
-  if (exemplars_min < 1 || exemplars_max < exemplars_min)
-    throw Error(where + ": 'exemplars_per_class' must be [min, max] with 1 <= min <= max");
-  if (max_input_tokens < 8 || max_target_tokens < 2)
-    throw Error(where + ": 'max_input_tokens' must be >= 8 and 'max_target_tokens' >= 2");
-  if (rows_per_batch < 1) throw Error(where + ": 'rows_per_batch' must be >= 1");
-  if (weight_cap_examples < 1) throw Error(where + ": 'weight_cap_examples' must be >= 1");
-  if (pack_fill_attempts < 0) throw Error(where + ": 'pack_fill_attempts' must be >= 0");
   for (const auto& t : tuning_datasets)
     for (const auto& h : held_out_datasets)
       if (t == h) throw Error(where + ": dataset '" + t + "' is both in 'tuning_datasets' and 'held_out_datasets'");
   symbols.validate(where + ".symbols");
 }
 
-DataConfig parse_data_config(const nlohmann::json& j, const std::string& where, const fs::path& base_dir) {
-  require_known_keys(j,
-                     {"classification_dir", "tuning_datasets", "held_out_datasets", "max_examples_per_dataset",
-                      "weighting", "weight_cap_examples", "symbol_fraction", "exemplars_per_class", "instruction_files",
-                      "flan_templates", "instruction_from_classification", "symbols", "max_input_tokens",
-                      "max_target_tokens", "pack", "pack_fill_attempts", "rows_per_batch", "seed", "tokenizer"},
-                     where);
+namespace {
+
+void read_exemplars_per_class(const json& j, DataConfig& c, const FieldContext& ctx) {
+  std::vector<int64_t> k;
+  if (!read_value(j, "exemplars_per_class", k, ctx.where)) return;
+  if (k.size() != 2 || k[0] < 1 || k[1] < k[0] || k[1] > 64)
+    throw Error(ctx.where + ": 'exemplars_per_class' must be [min, max] with 1 <= min <= max <= 64, found " +
+                j["exemplars_per_class"].dump());
+  c.exemplars_min = k[0];
+  c.exemplars_max = k[1];
+}
+
+// Upper bounds keep a typo from turning into an allocation that cannot succeed; the run's memory
+// estimate checks what the sizes inside these bounds need.
+constexpr int64_t kMaxCount = 1'000'000'000;
+constexpr int64_t kMaxRowTokens = int64_t(1) << 20;
+
+const ConfigTable<DataConfig>& data_table() {
+  using D = DataConfig;
+  static const ConfigTable<DataConfig> table =
+      ConfigTable<DataConfig>()
+          .custom({"classification_dir", "path", "\"\"", "a folder, or \"builtin:synthetic\"",
+                   "classification datasets, one sub-folder each (data/datasets.h), or the tasks symtune generates"},
+                  [](const json& j, D& c, const FieldContext& ctx) {
+                    if (j.contains("classification_dir") && j["classification_dir"] == "builtin:synthetic")
+                      c.classification_dir = "builtin:synthetic";
+                    else read_path(j, "classification_dir", c.classification_dir, ctx);
+                  })
+          .texts("tuning_datasets", &D::tuning_datasets, "datasets to tune on; [] = every one not held out")
+          .texts("held_out_datasets", &D::held_out_datasets, "never tuned on (evaluation tasks)")
+          .integer("max_examples_per_dataset", &D::max_examples_per_dataset, {0, kMaxCount},
+                   "lines read per split; 0 = all")
+          .choice("weighting", &D::weighting,
+                  {{"uniform", DatasetWeighting::kUniform},
+                   {"proportional", DatasetWeighting::kProportional},
+                   {"proportional_capped", DatasetWeighting::kProportionalCapped}},
+                  "how datasets are weighted in the mixture")
+          .integer("weight_cap_examples", &D::weight_cap_examples, {1, kMaxCount},
+                   "proportional_capped: weight = min(examples, cap) (paper: 25k)")
+          .number("symbol_fraction", &D::symbol_fraction, {0.0, 1.0},
+                  "share of rows (tokens) that are symbol tuning; the rest instruction tuning")
+          .custom({"exemplars_per_class", "[min, max]", "[2, 10]", "1 <= min <= max <= 64",
+                   "in-context exemplars per class and prompt, drawn uniformly (paper: 2-10)"},
+                  read_exemplars_per_class)
+          .custom({"instruction_files", "list of paths", "[]", "relative to the config file",
+                   "instruction JSONL ({\"input\", \"target\"} per line)"},
+                  [](const json& j, D& c, const FieldContext& ctx) {
+                    std::vector<std::string> files;
+                    read_value(j, "instruction_files", files, ctx.where);
+                    for (const auto& f : files)
+                      c.instruction_files.push_back(resolve_path(f, ctx.base_dir, ctx.where + ".instruction_files"));
+                  })
+          .path("flan_templates", &D::flan_templates, "FLAN templates JSON; \"\" = generic instructions only")
+          .flag("instruction_from_classification", &D::instruction_from_classification,
+                "classification datasets as instruction examples too (natural labels)")
+          .custom({"symbols", "object", "{}", "see the data.symbols table", "symbol pools"},
+                  [](const json& j, D& c, const FieldContext& ctx) {
+                    if (j.contains("symbols"))
+                      c.symbols = parse_symbol_pool_config(j["symbols"], ctx.where + ".symbols", ctx.base_dir);
+                  })
+          .integer("max_input_tokens", &D::max_input_tokens, {8, kMaxRowTokens}, "BOS + prompt tokens (paper: 2048)")
+          .integer("max_target_tokens", &D::max_target_tokens, {2, kMaxRowTokens}, "target + EOS tokens (paper: 512)")
+          .flag("pack", &D::pack, "several examples per row (a row = input + target budget)")
+          .integer("pack_fill_attempts", &D::pack_fill_attempts, {0, 1000},
+                   "examples tried for a row's leftover space before it is padded")
+          .integer("rows_per_batch", &D::rows_per_batch, {1, 1 << 20}, "global batch in rows (paper: 32)")
+          .seed("seed", &D::seed, "seed of every draw of the data stream")
+          .custom({"tokenizer", "path", "\"\"", "a tokenizer.model or tokenizer.json, \"bytes\", or \"\"",
+                   "\"\" = the model's own tokenizer"},
+                  [](const json& j, D& c, const FieldContext& ctx) {
+                    if (j.contains("tokenizer") && j["tokenizer"] == "bytes") c.tokenizer = "bytes";
+                    else read_path(j, "tokenizer", c.tokenizer, ctx);
+                  });
+  return table;
+}
+
+}  // namespace
+
+const std::vector<FieldDoc>& data_config_fields() { return data_table().docs(); }
+
+DataConfig parse_data_config(const json& j, const std::string& where, const fs::path& base_dir) {
   DataConfig c;
-  auto path = [&](const char* key, std::string& out) {
-    std::string value;
-    read_value(j, key, value, where);
-    if (!value.empty()) out = resolve_path(value, base_dir, where + "." + key);
-  };
-  if (j.contains("classification_dir") && j["classification_dir"] == "builtin:synthetic")
-    c.classification_dir = "builtin:synthetic";
-  else path("classification_dir", c.classification_dir);
-  path("flan_templates", c.flan_templates);
-  if (j.contains("tokenizer") && j["tokenizer"] == "bytes") c.tokenizer = "bytes";
-  else path("tokenizer", c.tokenizer);
-  read_value(j, "tuning_datasets", c.tuning_datasets, where);
-  read_value(j, "held_out_datasets", c.held_out_datasets, where);
-  std::vector<std::string> instruction_files;
-  read_value(j, "instruction_files", instruction_files, where);
-  for (const auto& f : instruction_files)
-    c.instruction_files.push_back(resolve_path(f, base_dir, where + ".instruction_files"));
-  read_value(j, "max_examples_per_dataset", c.max_examples_per_dataset, where);
-  read_choice(j, "weighting", c.weighting,
-              {{"uniform", DatasetWeighting::kUniform},
-               {"proportional", DatasetWeighting::kProportional},
-               {"proportional_capped", DatasetWeighting::kProportionalCapped}},
-              where);
-  read_value(j, "weight_cap_examples", c.weight_cap_examples, where);
-  read_value(j, "symbol_fraction", c.symbol_fraction, where);
-  if (j.contains("exemplars_per_class")) {
-    std::vector<int64_t> k;
-    read_value(j, "exemplars_per_class", k, where);
-    if (k.size() != 2) throw Error(where + ": 'exemplars_per_class' must be [min, max]");
-    c.exemplars_min = k[0];
-    c.exemplars_max = k[1];
-  }
-  read_value(j, "instruction_from_classification", c.instruction_from_classification, where);
-  if (j.contains("symbols")) {
-    c.symbols = parse_symbol_pool_config(j["symbols"], where + ".symbols");
-    if (c.symbols.word_list_required)
-      c.symbols.word_list = resolve_path(c.symbols.word_list, base_dir, where + ".symbols.word_list");
-  }
-  read_value(j, "max_input_tokens", c.max_input_tokens, where);
-  read_value(j, "max_target_tokens", c.max_target_tokens, where);
-  read_value(j, "pack", c.pack, where);
-  read_value(j, "pack_fill_attempts", c.pack_fill_attempts, where);
-  read_value(j, "rows_per_batch", c.rows_per_batch, where);
-  read_value(j, "seed", c.seed, where);
+  data_table().read(j, c, {where, base_dir});
   c.validate(where);
   return c;
+}
+
+DataConfig held_out_data_config(const DataConfig& training) {
+  DataConfig held_out = training;
+  held_out.tuning_datasets = training.held_out_datasets;
+  held_out.held_out_datasets.clear();
+  held_out.symbol_fraction = 1.0;
+  held_out.use_heldout_symbols = true;
+  held_out.instruction_files.clear();
+  held_out.instruction_from_classification = false;
+  held_out.seed = training.seed + 1;  // a stream of its own, not the training stream's rows
+  return held_out;
 }
 
 }  // namespace symtune

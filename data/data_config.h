@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config_table.h"
 #include "data/symbols.h"
 
 namespace symtune {
@@ -48,9 +49,11 @@ struct DataConfig {
 // ${VAR} and ${VAR:-default} for environment variables.
 DataConfig parse_data_config(const nlohmann::json& object, const std::string& where,
                              const std::filesystem::path& base_dir);
+// The keys of the data section as docs/config-reference.md lists them.
+const std::vector<FieldDoc>& data_config_fields();
 
-// ${VAR} / ${VAR:-default} expansion and resolution against base_dir; throws Error naming
-// `where` for an unset variable without a default.
-std::string resolve_path(const std::string& path, const std::filesystem::path& base_dir, const std::string& where);
+// The data of held-out evaluation during training: the held-out datasets as the only tasks, all
+// symbol tuning with symbols from the held-out pool, no instruction data, a seed of its own.
+DataConfig held_out_data_config(const DataConfig& training);
 
 }  // namespace symtune

@@ -5,12 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/config_table.h"
 #include "common/error.h"
-#include "common/json_keys.h"
-#include "common/json_values.h"
 #include "data/rng.h"
 
 namespace symtune {
+using json = nlohmann::json;
 
 std::string spreadsheet_column_name(int64_t index) {
   std::string name;
@@ -18,39 +18,54 @@ std::string spreadsheet_column_name(int64_t index) {
   return name;
 }
 
+// Checks between fields; ranges are checked when the fields are read (symbol_table()).
 void SymbolPoolConfig::validate(const std::string& where) const {
-  for (auto [v, name] : {std::pair{tuning_integers, "tuning_integers"},
-                         {tuning_letter_strings, "tuning_letter_strings"},
-                         {tuning_words, "tuning_words"},
-                         {heldout_integer_begin, "heldout_integer_begin"}})
-    if (v < 0) throw Error(where + ": '" + name + "' must be >= 0");
   if (heldout_integer_end < heldout_integer_begin)
     throw Error(where + ": 'heldout_integer_end' must be >= 'heldout_integer_begin'");
   if (heldout_integer_begin < tuning_integers)
     throw Error(where + ": held-out integers start at " + std::to_string(heldout_integer_begin) +
                 ", inside the tuning integers 0.." + std::to_string(tuning_integers - 1) +
                 "; the pools must be disjoint");
-  if (heldout_words < -1) throw Error(where + ": 'heldout_words' must be >= 0, or -1 for all remaining words");
 }
 
-SymbolPoolConfig parse_symbol_pool_config(const nlohmann::json& j, const std::string& where) {
-  require_known_keys(j,
-                     {"word_list", "tuning_integers", "tuning_letter_strings", "tuning_words", "heldout_integer_begin",
-                      "heldout_integer_end", "heldout_words", "seed"},
-                     where);
+namespace {
+
+constexpr int64_t kMaxPoolSize = 100'000'000;  // far above the paper's 100k; bounds the pool's memory
+
+const ConfigTable<SymbolPoolConfig>& symbol_table() {
+  using S = SymbolPoolConfig;
+  static const ConfigTable<SymbolPoolConfig> table =
+      ConfigTable<SymbolPoolConfig>()
+          .custom({"word_list", "path", default_text(S{}.word_list), "a file of words, one per line, or \"\"",
+                   "English words for symbols; named here it must exist, by default it is used when "
+                   "installed, \"\" = generated pseudo-words"},
+                  [](const json& j, S& c, const FieldContext& ctx) {
+                    if (!j.contains("word_list")) return;
+                    read_path(j, "word_list", c.word_list, ctx);
+                    c.word_list_required = !c.word_list.empty();
+                  })
+          .integer("tuning_integers", &S::tuning_integers, {0, kMaxPoolSize}, "tuning integers 0 .. n-1")
+          .integer("tuning_letter_strings", &S::tuning_letter_strings, {0, kMaxPoolSize},
+                   "tuning letter strings A .. the n-th spreadsheet column name")
+          .integer("tuning_words", &S::tuning_words, {0, kMaxPoolSize}, "words of the list used for tuning")
+          .integer("heldout_integer_begin", &S::heldout_integer_begin, {0, kMaxPoolSize},
+                   "first held-out integer (at or after the tuning integers)")
+          .integer("heldout_integer_end", &S::heldout_integer_end, {0, kMaxPoolSize},
+                   "held-out integers end (exclusive)")
+          .integer("heldout_words", &S::heldout_words, {-1, kMaxPoolSize},
+                   "held-out words; -1 = every word not used for tuning")
+          .seed("seed", &S::seed, "seed of the shuffle that picks the tuning words");
+  return table;
+}
+
+}  // namespace
+
+const std::vector<FieldDoc>& symbol_pool_config_fields() { return symbol_table().docs(); }
+
+SymbolPoolConfig parse_symbol_pool_config(const json& j, const std::string& where,
+                                          const std::filesystem::path& base_dir) {
   SymbolPoolConfig c;
-  if (j.contains("word_list")) {  // named: required; absent: the default list if present, else generated words
-    read_value(j, "word_list", c.word_list, where);
-    c.word_list_required = !c.word_list.empty();
-  }
-  for (auto [key, field] : {std::pair{"tuning_integers", &c.tuning_integers},
-                            {"tuning_letter_strings", &c.tuning_letter_strings},
-                            {"tuning_words", &c.tuning_words},
-                            {"heldout_integer_begin", &c.heldout_integer_begin},
-                            {"heldout_integer_end", &c.heldout_integer_end},
-                            {"heldout_words", &c.heldout_words}})
-    read_value(j, key, *field, where);
-  read_value(j, "seed", c.seed, where);
+  symbol_table().read(j, c, {where, base_dir});
   c.validate(where);
   return c;
 }

@@ -10,9 +10,12 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
+
+#include "common/config_table.h"
 
 namespace symtune {
 
@@ -29,9 +32,11 @@ struct SymbolPoolConfig {
   void validate(const std::string& where) const;
 };
 
-// Keys as the fields above ("word_list" set explicitly makes the file required). Unknown keys
-// are errors.
-SymbolPoolConfig parse_symbol_pool_config(const nlohmann::json& object, const std::string& where);
+// Keys as the fields above ("word_list" set explicitly makes the file required, resolved
+// against base_dir). Unknown keys are errors.
+SymbolPoolConfig parse_symbol_pool_config(const nlohmann::json& object, const std::string& where,
+                                          const std::filesystem::path& base_dir = {});
+const std::vector<FieldDoc>& symbol_pool_config_fields();
 
 struct SymbolPools {
   std::vector<std::string> tuning, heldout;

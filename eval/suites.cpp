@@ -146,42 +146,4 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
   return report;
 }
 
-std::string compare_reports_markdown(const std::vector<json>& reports, const std::vector<std::string>& names) {
-  std::string md = "| suite | setting | task |";
-  for (const auto& n : names) md += " " + n + " |";
-  md += "\n|---|---|---|";
-  for (size_t i = 0; i < names.size(); ++i) md += "---|";
-  md += "\n";
-  auto cell = [](const json* v) {
-    if (v == nullptr) return std::string("-");
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.3f", v->get<double>());
-    return std::string(buf);
-  };
-  const json& first = reports.at(0);
-  for (auto suite = first["suites"].begin(); suite != first["suites"].end(); ++suite)
-    for (auto setting = suite.value()["settings"].begin(); setting != suite.value()["settings"].end(); ++setting) {
-      const bool many = setting.value()["tasks"].size() > 20;  // list functions: only the mean
-      std::vector<std::string> rows;
-      if (!many)
-        for (auto t = setting.value()["tasks"].begin(); t != setting.value()["tasks"].end(); ++t)
-          rows.push_back(t.key());
-      rows.push_back("**mean**");
-      for (const auto& task : rows) {
-        md += "| " + suite.key() + " | " + setting.key() + " | " + task + " |";
-        for (const auto& r : reports) {
-          const json* v = nullptr;
-          try {
-            const json& s = r.at("suites").at(suite.key()).at("settings").at(setting.key());
-            v = task == "**mean**" ? &s.at("mean") : &s.at("tasks").at(task).at("accuracy");
-          } catch (const json::exception&) {
-          }
-          md += " " + cell(v) + " |";
-        }
-        md += "\n";
-      }
-    }
-  return md;
-}
-
 }  // namespace symtune

@@ -40,7 +40,4 @@ const std::vector<std::string>& eval_suite_names();
 nlohmann::json run_eval_suite(const std::string& suite, Transformer& model, const Tokenizer& tokenizer,
                               const EvalOptions& options);
 
-// A markdown table with one column per report: rows suite / setting / task, and the means.
-std::string compare_reports_markdown(const std::vector<nlohmann::json>& reports, const std::vector<std::string>& names);
-
 }  // namespace symtune

@@ -87,22 +87,20 @@ std::unique_ptr<Transformer> import_gguf(const GgufFile& f) {
   // Every GGUF tensor must be used (rope_freqs aside, which llama3 files carry and we recompute).
   std::map<std::string, bool> used;
   for (const auto& t : f.tensors()) used[t.name] = t.name == "rope_freqs.weight";
-  const auto specs = expected_tensors(c);
   TransformerWeights w;
-  size_t next = 0;
-  for_each_weight(c, w, [&](const std::string& name, at::Tensor& t) {
-    const TensorSpec& spec = specs.at(next++);
+  for (const WeightSlot& slot : weight_slots(c, w)) {
+    const std::string& name = slot.name;
     const std::string gg = hf_to_gguf.at(name);
     if (f.find(gg) == nullptr) throw Error(f.path().string() + ": tensor '" + gg + "' (for " + name + ") is missing");
     at::Tensor value = f.load_fp32(gg);
-    if (value.sizes() != at::IntArrayRef(spec.shape))
+    if (value.sizes() != at::IntArrayRef(slot.shape))
       throw Error(f.path().string() + ": tensor '" + gg + "' has shape " + c10::str(value.sizes()) +
-                  ", the metadata implies " + c10::str(at::IntArrayRef(spec.shape)));
+                  ", the metadata implies " + c10::str(at::IntArrayRef(slot.shape)));
     if (name.find("q_proj") != std::string::npos) value = unpermute_rotary_rows(value, c.num_heads);
     if (name.find("k_proj") != std::string::npos) value = unpermute_rotary_rows(value, c.num_kv_heads);
-    t = value;
+    *slot.tensor = value;
     used[gg] = true;
-  });
+  }
   for (const auto& [name, was_used] : used)
     if (!was_used) throw Error(f.path().string() + ": unexpected tensor '" + name + "' for a llama model");
   return std::make_unique<Transformer>(c, std::move(w));

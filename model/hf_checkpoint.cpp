@@ -118,16 +118,14 @@ std::unique_ptr<Transformer> load_pretrained(const fs::path& dir, const LoadOpti
                 " with this config: " + name_list(unexpected));
 
   TransformerWeights w;
-  size_t next = 0;
-  for_each_weight(config, w, [&](const std::string& name, at::Tensor& t) {
-    const TensorSpec& spec = specs.at(next++);
-    const SafetensorsFile& file = weights.files[weights.file_of_tensor.at(name)];
-    const SafetensorsEntry* entry = file.find(name);
-    if (entry->shape != spec.shape)
-      throw Error(file.path().string() + ": tensor '" + name + "' has shape " + shape_text(entry->shape) +
-                  ", but config.json implies " + shape_text(spec.shape));
-    t = file.load(name).to(options.device, options.dtype).requires_grad_(options.requires_grad);
-  });
+  for (const WeightSlot& slot : weight_slots(config, w)) {
+    const SafetensorsFile& file = weights.files[weights.file_of_tensor.at(slot.name)];
+    const SafetensorsEntry* entry = file.find(slot.name);
+    if (entry->shape != slot.shape)
+      throw Error(file.path().string() + ": tensor '" + slot.name + "' has shape " + shape_text(entry->shape) +
+                  ", but config.json implies " + shape_text(slot.shape));
+    *slot.tensor = file.load(slot.name).to(options.device, options.dtype).requires_grad_(options.requires_grad);
+  }
   return std::make_unique<Transformer>(config, std::move(w));
 }
 

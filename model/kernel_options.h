@@ -5,7 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
+
+#include "common/config_table.h"
 
 namespace symtune {
 
@@ -30,13 +34,9 @@ struct KernelOptions {
   int64_t loss_chunk_rows = 0;  // target rows per chunk; 0 = about 32M logits a chunk
 };
 
-// "auto" | "sdpa_mask" | "flash_varlen"; `where` names the setting in errors.
-KernelOptions::Attention parse_attention_kernel(const std::string& name, const std::string& where);
-// "auto" | "reference" | "fused"
-KernelOptions::RmsNorm parse_rms_norm_kernel(const std::string& name, const std::string& where);
-// "reference" | "fused"
-KernelOptions::Elementwise parse_elementwise_kernel(const std::string& name, const std::string& where);
-// "reference" | "chunked"
-KernelOptions::Loss parse_loss_kernel(const std::string& name, const std::string& where);
+// Reads the "model.kernels" object of a run config (keys as the fields above).
+KernelOptions parse_kernel_options(const nlohmann::json& object, const std::string& where);
+// Its keys as docs/config-reference.md lists them.
+const std::vector<FieldDoc>& kernel_option_fields();
 
 }  // namespace symtune

@@ -119,6 +119,85 @@ const char* architecture_model_type(Architecture arch) {
   return "?";
 }
 
+namespace {
+
+const ArchitectureInfo& identify_architecture(const json& j, const std::string& origin) {
+  if (!present(j, "architectures") || !j.at("architectures").is_array() || j.at("architectures").empty())
+    throw Error(origin + ": 'architectures' is missing; expected one of: " + supported_list());
+  const std::string name = j.at("architectures").at(0).get<std::string>();
+  const ArchitectureInfo* info = nullptr;
+  for (const auto& a : kArchitectures)
+    if (name == a.class_name) info = &a;
+  if (info == nullptr)
+    throw Error(origin + ": architecture '" + name + "' is not supported; supported: " + supported_list());
+  if (present(j, "model_type") && j.at("model_type").get<std::string>() != info->model_type)
+    throw Error(origin + ": model_type '" + j.at("model_type").get<std::string>() + "' does not match architecture " +
+                name + " (expected '" + info->model_type + "')");
+  return *info;
+}
+
+void read_dimensions(const json& j, ModelConfig& c, const std::string& origin) {
+  c.vocab_size = require_int(j, "vocab_size", origin);
+  c.hidden_size = require_int(j, "hidden_size", origin);
+  c.intermediate_size = require_int(j, "intermediate_size", origin);
+  c.num_layers = require_int(j, "num_hidden_layers", origin);
+  c.num_heads = require_int(j, "num_attention_heads", origin);
+  c.num_kv_heads = int_or(j, "num_key_value_heads", c.num_heads, origin);
+  c.head_dim = int_or(j, "head_dim", c.num_heads > 0 ? c.hidden_size / c.num_heads : 0, origin);
+  c.max_position_embeddings = int_or(j, "max_position_embeddings", 2048, origin);
+  c.rms_norm_eps = number_or(j, "rms_norm_eps", 1e-6, origin);
+}
+
+// What differs between the families, and the options none of them implements.
+void read_family_options(const json& j, ModelConfig& c, const std::string& origin) {
+  switch (c.architecture) {
+    case Architecture::kLlama:
+      c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
+      c.mlp_bias = bool_or(j, "mlp_bias", false, origin);
+      if (int_or(j, "pretraining_tp", 1, origin) != 1) throw Error(origin + ": pretraining_tp != 1 is not supported");
+      break;
+    case Architecture::kMistral:
+      c.sliding_window = optional_int(j, "sliding_window", origin);
+      break;
+    case Architecture::kQwen2:
+      c.qkv_bias = true;
+      if (bool_or(j, "use_sliding_window", false, origin))
+        throw Error(origin +
+                    ": use_sliding_window=true is not supported for Qwen2 (per-layer "
+                    "sliding windows); set it to false");
+      break;
+    case Architecture::kGemma:
+      c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
+      if (bool_or(j, "use_bidirectional_attention", false, origin))
+        throw Error(origin + ": use_bidirectional_attention=true is not supported (symtune's models are causal)");
+      c.norm_weight_offset_one = true;
+      c.scale_embeddings = true;
+      c.tie_word_embeddings = true;  // GemmaForCausalLM always ties its head
+      break;
+  }
+  for (const char* key : {"attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar"})
+    if (present(j, key))
+      throw Error(origin + ": '" + key + "' is set, which " + c.architecture_name +
+                  " does not use; this config is for another architecture");
+  if (number_or(j, "attention_dropout", 0.0, origin) != 0.0)
+    throw Error(origin + ": attention_dropout " + j.at("attention_dropout").dump() +
+                " is not supported (symtune trains without dropout); set it to 0.0");
+}
+
+void read_special_tokens(const json& j, ModelConfig& c, const std::string& origin) {
+  c.bos_token_id = optional_int(j, "bos_token_id", origin);
+  c.pad_token_id = optional_int(j, "pad_token_id", origin);
+  if (!present(j, "eos_token_id")) return;
+  const json& eos = j.at("eos_token_id");
+  if (eos.is_array()) {
+    for (const auto& e : eos) c.eos_token_ids.push_back(e.get<int64_t>());
+  } else {
+    c.eos_token_ids.push_back(require_int(j, "eos_token_id", origin));
+  }
+}
+
+}  // namespace
+
 ModelConfig parse_model_config(const std::string& json_text, const std::string& origin) {
   json j;
   try {
@@ -130,76 +209,15 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   ModelConfig c;
   c.source_json = json_text;
   try {
-    if (!present(j, "architectures") || !j.at("architectures").is_array() || j.at("architectures").empty())
-      throw Error(origin + ": 'architectures' is missing; expected one of: " + supported_list());
-    c.architecture_name = j.at("architectures").at(0).get<std::string>();
-    const ArchitectureInfo* info = nullptr;
-    for (const auto& a : kArchitectures)
-      if (c.architecture_name == a.class_name) info = &a;
-    if (info == nullptr)
-      throw Error(origin + ": architecture '" + c.architecture_name +
-                  "' is not supported; supported: " + supported_list());
-    c.architecture = info->arch;
-    if (present(j, "model_type") && j.at("model_type").get<std::string>() != info->model_type)
-      throw Error(origin + ": model_type '" + j.at("model_type").get<std::string>() + "' does not match architecture " +
-                  c.architecture_name + " (expected '" + info->model_type + "')");
-
-    c.vocab_size = require_int(j, "vocab_size", origin);
-    c.hidden_size = require_int(j, "hidden_size", origin);
-    c.intermediate_size = require_int(j, "intermediate_size", origin);
-    c.num_layers = require_int(j, "num_hidden_layers", origin);
-    c.num_heads = require_int(j, "num_attention_heads", origin);
-    c.num_kv_heads = int_or(j, "num_key_value_heads", c.num_heads, origin);
-    c.head_dim = int_or(j, "head_dim", c.num_heads > 0 ? c.hidden_size / c.num_heads : 0, origin);
-    c.max_position_embeddings = int_or(j, "max_position_embeddings", 2048, origin);
-    c.rms_norm_eps = number_or(j, "rms_norm_eps", 1e-6, origin);
+    const ArchitectureInfo& info = identify_architecture(j, origin);
+    c.architecture = info.arch;
+    c.architecture_name = info.class_name;
+    read_dimensions(j, c, origin);
     c.rope = parse_rope(j, origin);
     c.activation = parse_activation(j, c.architecture, origin);
     c.tie_word_embeddings = bool_or(j, "tie_word_embeddings", c.architecture == Architecture::kGemma, origin);
-
-    switch (c.architecture) {
-      case Architecture::kLlama:
-        c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
-        c.mlp_bias = bool_or(j, "mlp_bias", false, origin);
-        if (int_or(j, "pretraining_tp", 1, origin) != 1) throw Error(origin + ": pretraining_tp != 1 is not supported");
-        break;
-      case Architecture::kMistral:
-        c.sliding_window = optional_int(j, "sliding_window", origin);
-        break;
-      case Architecture::kQwen2:
-        c.qkv_bias = true;
-        if (bool_or(j, "use_sliding_window", false, origin))
-          throw Error(origin +
-                      ": use_sliding_window=true is not supported for Qwen2 (per-layer "
-                      "sliding windows); set it to false");
-        break;
-      case Architecture::kGemma:
-        c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
-        if (bool_or(j, "use_bidirectional_attention", false, origin))
-          throw Error(origin + ": use_bidirectional_attention=true is not supported (symtune's models are causal)");
-        c.norm_weight_offset_one = true;
-        c.scale_embeddings = true;
-        c.tie_word_embeddings = true;  // GemmaForCausalLM always ties its head
-        break;
-    }
-    for (const char* key : {"attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar"})
-      if (present(j, key))
-        throw Error(origin + ": '" + key + "' is set, which " + c.architecture_name +
-                    " does not use; this config is for another architecture");
-    if (number_or(j, "attention_dropout", 0.0, origin) != 0.0)
-      throw Error(origin + ": attention_dropout " + j.at("attention_dropout").dump() +
-                  " is not supported (symtune trains without dropout); set it to 0.0");
-
-    c.bos_token_id = optional_int(j, "bos_token_id", origin);
-    c.pad_token_id = optional_int(j, "pad_token_id", origin);
-    if (present(j, "eos_token_id")) {
-      const json& eos = j.at("eos_token_id");
-      if (eos.is_array()) {
-        for (const auto& e : eos) c.eos_token_ids.push_back(e.get<int64_t>());
-      } else {
-        c.eos_token_ids.push_back(require_int(j, "eos_token_id", origin));
-      }
-    }
+    read_family_options(j, c, origin);
+    read_special_tokens(j, c, origin);
   } catch (const json::exception& e) {
     throw Error(origin + ": unexpected value type: " + e.what());
   }

@@ -51,6 +51,75 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
+namespace {
+
+std::map<std::string, std::string> read_metadata(const json& m, const std::string& where) {
+  if (!m.is_object()) throw Error(where + ": __metadata__ must be an object of strings");
+  std::map<std::string, std::string> out;
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    if (!it->is_string()) throw Error(where + ": __metadata__['" + it.key() + "'] must be a string");
+    out[it.key()] = it->get<std::string>();
+  }
+  return out;
+}
+
+// One header entry, checked against the data section: dtype known, shape and byte range agree.
+SafetensorsEntry read_entry(const std::string& name, const json& e, const std::string& where, uint64_t data_size) {
+  const std::string at_tensor = where + ": tensor '" + name + "'";
+  if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
+    throw Error(at_tensor + ": expected an object with dtype, shape and data_offsets");
+  SafetensorsEntry entry;
+  entry.name = name;
+  if (!e["dtype"].is_string()) throw Error(at_tensor + ": dtype must be a string");
+  entry.dtype = e["dtype"].get<std::string>();
+  const int64_t elem = dtype_bytes(entry.dtype);
+  if (elem == 0) throw Error(at_tensor + ": dtype '" + entry.dtype + "' is not supported (expected F32, F16 or BF16)");
+  if (!e["shape"].is_array()) throw Error(at_tensor + ": shape must be an array");
+  uint64_t numel = 1;
+  for (const auto& d : e["shape"]) {
+    if (!d.is_number_unsigned()) throw Error(at_tensor + ": shape entries must be non-negative integers");
+    const uint64_t dim = d.get<uint64_t>();
+    if (dim != 0 && numel > (uint64_t(1) << 62) / dim) throw Error(at_tensor + ": shape overflows");
+    numel *= dim;
+    entry.shape.push_back(static_cast<int64_t>(dim));
+  }
+  const json& off = e["data_offsets"];
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+    throw Error(at_tensor + ": data_offsets must be two non-negative integers [begin, end]");
+  entry.begin = off[0].get<uint64_t>();
+  entry.end = off[1].get<uint64_t>();
+  if (entry.end < entry.begin)
+    throw Error(at_tensor + ": data_offsets end " + std::to_string(entry.end) + " < begin " +
+                std::to_string(entry.begin));
+  if (entry.end > data_size)
+    throw Error(at_tensor + ": data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
+                ") run past the end of the data section (" + std::to_string(data_size) +
+                " bytes); the file may be truncated");
+  if (entry.end - entry.begin != numel * elem)
+    throw Error(at_tensor + ": shape " + shape_text(entry.shape) + " x " + std::to_string(elem) + " bytes (" +
+                entry.dtype + ") = " + std::to_string(numel * elem) + " bytes, but data_offsets cover " +
+                std::to_string(entry.end - entry.begin));
+  return entry;
+}
+
+void refuse_overlaps(const std::vector<SafetensorsEntry>& entries, const std::string& where) {
+  std::vector<const SafetensorsEntry*> by_offset;
+  for (const auto& e : entries) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(), [](const auto* a, const auto* b) {
+    return a->begin < b->begin || (a->begin == b->begin && a->end < b->end);
+  });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    const auto* prev = by_offset[i - 1];
+    const auto* cur = by_offset[i];
+    if (cur->begin < prev->end && cur->end > cur->begin && prev->end > prev->begin)
+      throw Error(where + ": tensors '" + prev->name + "' [" + std::to_string(prev->begin) + ", " +
+                  std::to_string(prev->end) + ") and '" + cur->name + "' [" + std::to_string(cur->begin) + ", " +
+                  std::to_string(cur->end) + ") overlap");
+  }
+}
+
+}  // namespace
+
 SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   SafetensorsFile out;
   out.path_ = path;
@@ -80,67 +149,10 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   if (!header.is_object()) throw Error(where + ": header must be a JSON object");
 
   for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string& name = it.key();
-    if (name == "__metadata__") {
-      if (!it->is_object()) throw Error(where + ": __metadata__ must be an object of strings");
-      for (auto m = it->begin(); m != it->end(); ++m) {
-        if (!m->is_string()) throw Error(where + ": __metadata__['" + m.key() + "'] must be a string");
-        out.metadata_[m.key()] = m->get<std::string>();
-      }
-      continue;
-    }
-    const std::string at_tensor = where + ": tensor '" + name + "'";
-    const json& e = *it;
-    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
-      throw Error(at_tensor + ": expected an object with dtype, shape and data_offsets");
-    SafetensorsEntry entry;
-    entry.name = name;
-    if (!e["dtype"].is_string()) throw Error(at_tensor + ": dtype must be a string");
-    entry.dtype = e["dtype"].get<std::string>();
-    const int64_t elem = dtype_bytes(entry.dtype);
-    if (elem == 0)
-      throw Error(at_tensor + ": dtype '" + entry.dtype + "' is not supported (expected F32, F16 or BF16)");
-    if (!e["shape"].is_array()) throw Error(at_tensor + ": shape must be an array");
-    uint64_t numel = 1;
-    for (const auto& d : e["shape"]) {
-      if (!d.is_number_unsigned()) throw Error(at_tensor + ": shape entries must be non-negative integers");
-      const uint64_t dim = d.get<uint64_t>();
-      if (dim != 0 && numel > (uint64_t(1) << 62) / dim) throw Error(at_tensor + ": shape overflows");
-      numel *= dim;
-      entry.shape.push_back(static_cast<int64_t>(dim));
-    }
-    const json& off = e["data_offsets"];
-    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-      throw Error(at_tensor + ": data_offsets must be two non-negative integers [begin, end]");
-    entry.begin = off[0].get<uint64_t>();
-    entry.end = off[1].get<uint64_t>();
-    if (entry.end < entry.begin)
-      throw Error(at_tensor + ": data_offsets end " + std::to_string(entry.end) + " < begin " +
-                  std::to_string(entry.begin));
-    if (entry.end > data_size)
-      throw Error(at_tensor + ": data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
-                  ") run past the end of the data section (" + std::to_string(data_size) +
-                  " bytes); the file may be truncated");
-    if (entry.end - entry.begin != numel * elem)
-      throw Error(at_tensor + ": shape " + shape_text(entry.shape) + " x " + std::to_string(elem) + " bytes (" +
-                  entry.dtype + ") = " + std::to_string(numel * elem) + " bytes, but data_offsets cover " +
-                  std::to_string(entry.end - entry.begin));
-    out.entries_.push_back(std::move(entry));
+    if (it.key() == "__metadata__") out.metadata_ = read_metadata(*it, where);
+    else out.entries_.push_back(read_entry(it.key(), *it, where, data_size));
   }
-
-  std::vector<const SafetensorsEntry*> by_offset;
-  for (const auto& e : out.entries_) by_offset.push_back(&e);
-  std::sort(by_offset.begin(), by_offset.end(), [](const auto* a, const auto* b) {
-    return a->begin < b->begin || (a->begin == b->begin && a->end < b->end);
-  });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    const auto* prev = by_offset[i - 1];
-    const auto* cur = by_offset[i];
-    if (cur->begin < prev->end && cur->end > cur->begin && prev->end > prev->begin)
-      throw Error(where + ": tensors '" + prev->name + "' [" + std::to_string(prev->begin) + ", " +
-                  std::to_string(prev->end) + ") and '" + cur->name + "' [" + std::to_string(cur->begin) + ", " +
-                  std::to_string(cur->end) + ") overlap");
-  }
+  refuse_overlaps(out.entries_, where);
   for (size_t i = 0; i < out.entries_.size(); ++i) out.index_[out.entries_[i].name] = i;
   return out;
 }

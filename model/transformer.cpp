@@ -21,8 +21,6 @@ struct AttentionLayout {
   at::Tensor allowed_B1TS;  // undefined => causal over the row
 };
 
-std::string layer_prefix(int64_t i) { return "model.layers." + std::to_string(i) + "."; }
-
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   return at::linear(x, w, b.defined() ? std::optional<at::Tensor>(b) : std::nullopt);
 }
@@ -47,38 +45,6 @@ AttentionLayout make_layout(int64_t T, int64_t past, const std::optional<at::Ten
 }
 
 }  // namespace
-
-std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
-  const int64_t C = c.hidden_size, F = c.intermediate_size, HD = c.num_heads * c.head_dim,
-                KD = c.num_kv_heads * c.head_dim;
-  std::vector<TensorSpec> specs{{"model.embed_tokens.weight", {c.vocab_size, C}}};
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    const std::string p = layer_prefix(i);
-    specs.push_back({p + "input_layernorm.weight", {C}});
-    specs.push_back({p + "self_attn.q_proj.weight", {HD, C}});
-    specs.push_back({p + "self_attn.k_proj.weight", {KD, C}});
-    specs.push_back({p + "self_attn.v_proj.weight", {KD, C}});
-    specs.push_back({p + "self_attn.o_proj.weight", {C, HD}});
-    if (c.qkv_bias) {
-      specs.push_back({p + "self_attn.q_proj.bias", {HD}});
-      specs.push_back({p + "self_attn.k_proj.bias", {KD}});
-      specs.push_back({p + "self_attn.v_proj.bias", {KD}});
-    }
-    if (c.o_bias) specs.push_back({p + "self_attn.o_proj.bias", {C}});
-    specs.push_back({p + "post_attention_layernorm.weight", {C}});
-    specs.push_back({p + "mlp.gate_proj.weight", {F, C}});
-    specs.push_back({p + "mlp.up_proj.weight", {F, C}});
-    specs.push_back({p + "mlp.down_proj.weight", {C, F}});
-    if (c.mlp_bias) {
-      specs.push_back({p + "mlp.gate_proj.bias", {F}});
-      specs.push_back({p + "mlp.up_proj.bias", {F}});
-      specs.push_back({p + "mlp.down_proj.bias", {C}});
-    }
-  }
-  specs.push_back({"model.norm.weight", {C}});
-  if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, C}});
-  return specs;
-}
 
 Transformer::Transformer(ModelConfig config, TransformerWeights weights)
     : config_(std::move(config)), weights_(std::move(weights)) {
@@ -130,66 +96,14 @@ bool Transformer::use_varlen_attention(const std::optional<PackedRows>& packing,
   return possible && flash_varlen_unsupported(device(), dtype(), config_.head_dim).empty();
 }
 
-void for_each_weight(const ModelConfig& config_, TransformerWeights& weights_,
-                     const std::function<void(const std::string&, at::Tensor&)>& fn) {
-  weights_.blocks.resize(config_.num_layers);
-  fn("model.embed_tokens.weight", weights_.embed_VxC);
-  for (int64_t i = 0; i < config_.num_layers; ++i) {
-    BlockWeights& b = weights_.blocks[i];
-    const std::string p = layer_prefix(i);
-    fn(p + "input_layernorm.weight", b.input_norm_C);
-    fn(p + "self_attn.q_proj.weight", b.q_proj_HDxC);
-    fn(p + "self_attn.k_proj.weight", b.k_proj_KDxC);
-    fn(p + "self_attn.v_proj.weight", b.v_proj_KDxC);
-    fn(p + "self_attn.o_proj.weight", b.o_proj_CxHD);
-    if (config_.qkv_bias) {
-      fn(p + "self_attn.q_proj.bias", b.q_bias_HD);
-      fn(p + "self_attn.k_proj.bias", b.k_bias_KD);
-      fn(p + "self_attn.v_proj.bias", b.v_bias_KD);
-    }
-    if (config_.o_bias) fn(p + "self_attn.o_proj.bias", b.o_bias_C);
-    fn(p + "post_attention_layernorm.weight", b.post_attention_norm_C);
-    fn(p + "mlp.gate_proj.weight", b.gate_proj_FxC);
-    fn(p + "mlp.up_proj.weight", b.up_proj_FxC);
-    fn(p + "mlp.down_proj.weight", b.down_proj_CxF);
-    if (config_.mlp_bias) {
-      fn(p + "mlp.gate_proj.bias", b.gate_bias_F);
-      fn(p + "mlp.up_proj.bias", b.up_bias_F);
-      fn(p + "mlp.down_proj.bias", b.down_bias_C);
-    }
-  }
-  fn("model.norm.weight", weights_.final_norm_C);
-  if (!config_.tie_word_embeddings) fn("lm_head.weight", weights_.lm_head_VxC);
-}
-
 void Transformer::for_each_parameter(const std::function<void(const std::string&, at::Tensor&)>& fn) {
-  for_each_weight(config_, weights_, fn);
+  for (const WeightSlot& s : weight_slots(config_, weights_)) fn(s.name, *s.tensor);
 }
 
 std::vector<at::Tensor> Transformer::parameters() {
   std::vector<at::Tensor> out;
   for_each_parameter([&](const std::string&, at::Tensor& t) { out.push_back(t); });
   return out;
-}
-
-TransformerWeights Transformer::random_weights(const ModelConfig& config, uint64_t seed, at::ScalarType dtype) {
-  at::Generator gen = at::detail::createCPUGenerator(seed);
-  TransformerWeights weights;
-  auto specs = expected_tensors(config);
-  size_t next = 0;
-  const float norm_init = config.norm_weight_offset_one ? 0.0f : 1.0f;
-  for_each_weight(config, weights, [&](const std::string& name, at::Tensor& t) {
-    const TensorSpec& spec = specs.at(next++);
-    if (spec.shape.size() == 1 && name.find("norm") != std::string::npos) {
-      t = at::full(spec.shape, norm_init, at::kFloat);
-    } else if (spec.shape.size() == 1) {
-      t = at::zeros(spec.shape, at::kFloat);
-    } else {
-      t = at::empty(spec.shape, at::kFloat).normal_(0.0, 0.02, gen);
-    }
-    t = t.to(dtype);
-  });
-  return weights;
 }
 
 void Transformer::to(c10::Device device, at::ScalarType dtype) {
@@ -311,6 +225,11 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
     layout = make_layout(T, 0, segments, config_.sliding_window, device());
   }
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
+  // The tensors each block reads, so a checkpointed block's recomputation gets their gradients.
+  std::vector<std::vector<at::Tensor>> block_parameters(config_.num_layers);
+  if (activation_checkpointing_)
+    for (const WeightSlot& s : weight_slots(config_, weights_))
+      if (s.layer >= 0) block_parameters[s.layer].push_back(*s.tensor);
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
     const BlockWeights& w = weights_.blocks[i];
@@ -319,13 +238,7 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
       return mlp_block(config_, w, attention_block(w, in, ctx, norm), norm, ctx.fused_elementwise);
     };
     if (activation_checkpointing_ && at::GradMode::is_enabled()) {
-      std::vector<at::Tensor> params;
-      for (const at::Tensor* t :
-           {&w.input_norm_C, &w.q_proj_HDxC, &w.k_proj_KDxC, &w.v_proj_KDxC, &w.o_proj_CxHD, &w.q_bias_HD, &w.k_bias_KD,
-            &w.v_bias_KD, &w.o_bias_C, &w.post_attention_norm_C, &w.gate_proj_FxC, &w.up_proj_FxC, &w.down_proj_CxF,
-            &w.gate_bias_F, &w.up_bias_F, &w.down_bias_C})
-        if (t->defined()) params.push_back(*t);
-      x = checkpointed(block, x, params);
+      x = checkpointed(block, x, block_parameters[i]);
     } else {
       x = block(x);
     }

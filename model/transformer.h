@@ -11,6 +11,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -18,37 +19,9 @@
 
 #include "model/kernel_options.h"
 #include "model/model_config.h"
+#include "model/weights.h"
 
 namespace symtune {
-
-struct BlockWeights {
-  at::Tensor input_norm_C;
-  at::Tensor q_proj_HDxC, k_proj_KDxC, v_proj_KDxC, o_proj_CxHD;
-  at::Tensor q_bias_HD, k_bias_KD, v_bias_KD, o_bias_C;  // undefined unless the config has them
-  at::Tensor post_attention_norm_C;
-  at::Tensor gate_proj_FxC, up_proj_FxC, down_proj_CxF;
-  at::Tensor gate_bias_F, up_bias_F, down_bias_C;  // undefined unless mlp_bias
-};
-
-struct TransformerWeights {
-  at::Tensor embed_VxC;
-  std::vector<BlockWeights> blocks;
-  at::Tensor final_norm_C;
-  at::Tensor lm_head_VxC;  // undefined when the head is tied to embed_VxC
-};
-
-struct TensorSpec {
-  std::string name;  // HF checkpoint name, e.g. "model.layers.3.self_attn.q_proj.weight"
-  std::vector<int64_t> shape;
-};
-
-// Every tensor a checkpoint of `config` holds, in a fixed order.
-std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
-
-// Calls fn(name, tensor) for every weight slot of `config`, in expected_tensors() order;
-// slots may be undefined tensors for the callee to fill.
-void for_each_weight(const ModelConfig& config, TransformerWeights& weights,
-                     const std::function<void(const std::string&, at::Tensor&)>& fn);
 
 // Several examples packed into one row: each token attends only to earlier tokens of its
 // own segment, and rotary positions restart at 0 for each example.
@@ -71,15 +44,16 @@ class Transformer {
  public:
   Transformer(ModelConfig config, TransformerWeights weights);
 
-  // Fresh weights for training from scratch: normal(0, 0.02) matrices, unit norms (zero for
-  // Gemma's (1 + w) norms), zero biases; deterministic in `seed`.
-  static TransformerWeights random_weights(const ModelConfig& config, uint64_t seed, at::ScalarType dtype);
+  // Fresh weights for training from scratch (model/weights.h: init_random_weights).
+  static TransformerWeights random_weights(const ModelConfig& config, uint64_t seed, at::ScalarType dtype) {
+    return init_random_weights(config, seed, dtype);
+  }
 
   const ModelConfig& config() const { return config_; }
   TransformerWeights& weights() { return weights_; }
   const TransformerWeights& weights() const { return weights_; }
 
-  // Calls fn(name, tensor) for every parameter, in expected_tensors() order.
+  // Calls fn(name, tensor) for every parameter, in weight_slots() order.
   void for_each_parameter(const std::function<void(const std::string&, at::Tensor&)>& fn);
   std::vector<at::Tensor> parameters();
 

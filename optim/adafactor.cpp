@@ -9,97 +9,9 @@
 #include <numeric>
 
 #include "common/error.h"
-#include "common/json_keys.h"
-#include "common/json_values.h"
 #include "optim/adafactor_fused.h"
 
 namespace symtune {
-
-// ---- options ------------------------------------------------------------------------------
-
-AdafactorOptions AdafactorOptions::t5x() {
-  AdafactorOptions o;
-  o.relative_step = false;  // T5X takes the rate from a schedule
-  o.factored_dims = FactoredDims::kLargestTwo;
-  o.min_dim_size_to_factor = 128;
-  o.weight_decay_scaled_by_lr = false;
-  return o;
-}
-
-void AdafactorOptions::validate(const std::string& where) const {
-  auto finite = [&](double v, const char* name) {
-    if (!std::isfinite(v)) throw Error(where + ": '" + name + "' must be a finite number, found " + std::to_string(v));
-  };
-  finite(eps1, "eps1");
-  finite(eps2, "eps2");
-  finite(clip_threshold, "clip_threshold");
-  finite(decay_rate, "decay_rate");
-  finite(weight_decay, "weight_decay");
-  if (lr) {
-    finite(*lr, "lr");
-    if (*lr <= 0) throw Error(where + ": 'lr' must be positive, found " + std::to_string(*lr));
-    if (relative_step)
-      throw Error(where +
-                  ": 'lr' is set together with 'relative_step': true; relative steps compute their own "
-                  "rate. Remove 'lr' or set 'relative_step': false");
-  }
-  if (warmup_init && !relative_step) throw Error(where + ": 'warmup_init' needs 'relative_step': true");
-  if (eps1 < 0) throw Error(where + ": 'eps1' must be >= 0");
-  if (eps2 <= 0) throw Error(where + ": 'eps2' must be positive");
-  if (clip_threshold <= 0) throw Error(where + ": 'clip_threshold' must be positive");
-  if (decay_rate >= 0)
-    throw Error(where + ": 'decay_rate' must be negative (beta2_t = 1 - t^decay_rate; the paper uses -0.8), found " +
-                std::to_string(decay_rate));
-  if (beta1) {
-    finite(*beta1, "beta1");
-    if (*beta1 < 0 || *beta1 >= 1) throw Error(where + ": 'beta1' must be in [0, 1), found " + std::to_string(*beta1));
-  }
-  if (weight_decay < 0) throw Error(where + ": 'weight_decay' must be >= 0, found " + std::to_string(weight_decay));
-  if (step_offset < 0) throw Error(where + ": 'step_offset' must be >= 0");
-  if (min_dim_size_to_factor < 0) throw Error(where + ": 'min_dim_size_to_factor' must be >= 0");
-}
-
-AdafactorOptions parse_adafactor_options(const nlohmann::json& j, const std::string& where) {
-  require_known_keys(
-      j,
-      {"preset", "lr", "relative_step", "warmup_init", "scale_parameter", "eps1", "eps2", "clip_threshold",
-       "decay_rate", "step_offset", "beta1", "weight_decay", "weight_decay_scaled_by_lr", "factored_dims",
-       "min_dim_size_to_factor", "stochastic_rounding", "seed", "implementation"},
-      where);
-  AdafactorOptions o;
-  bool t5x = false;
-  read_choice(j, "preset", t5x, {{"hf", false}, {"t5x", true}}, where);
-  if (t5x) o = AdafactorOptions::t5x();
-  read_value(j, "lr", o.lr, where);
-  read_value(j, "relative_step", o.relative_step, where);
-  // An explicit lr without an explicit relative_step means the user wants that rate (HF's
-  // default relative_step=true would otherwise reject it).
-  if (o.lr && !j.contains("relative_step")) o.relative_step = false;
-  read_value(j, "warmup_init", o.warmup_init, where);
-  read_value(j, "scale_parameter", o.scale_parameter, where);
-  read_value(j, "eps1", o.eps1, where);
-  read_value(j, "eps2", o.eps2, where);
-  read_value(j, "clip_threshold", o.clip_threshold, where);
-  read_value(j, "decay_rate", o.decay_rate, where);
-  read_value(j, "step_offset", o.step_offset, where);
-  read_value(j, "beta1", o.beta1, where);
-  read_value(j, "weight_decay", o.weight_decay, where);
-  read_value(j, "weight_decay_scaled_by_lr", o.weight_decay_scaled_by_lr, where);
-  read_choice(j, "factored_dims", o.factored_dims,
-              {{"last_two", FactoredDims::kLastTwo}, {"largest_two", FactoredDims::kLargestTwo}}, where);
-  read_value(j, "min_dim_size_to_factor", o.min_dim_size_to_factor, where);
-  read_value(j, "stochastic_rounding", o.stochastic_rounding, where);
-  using Batching = AdafactorOptions::Batching;
-  read_choice(j, "implementation", o.batching,
-              {{"auto", Batching::kAuto},
-               {"stacked", Batching::kStacked},
-               {"one_by_one", Batching::kOneByOne},
-               {"fused", Batching::kFused}},
-              where);
-  read_value(j, "seed", o.seed, where);
-  o.validate(where);
-  return o;
-}
 
 // ---- the optimizer ------------------------------------------------------------------------
 
@@ -221,134 +133,158 @@ Adafactor::Adafactor(std::vector<NamedParameter> params, AdafactorOptions option
 Adafactor::~Adafactor() = default;
 Adafactor::Adafactor(Adafactor&&) noexcept = default;
 
-void Adafactor::step(std::optional<double> lr) {
-  at::NoGradGuard no_grad;
+double Adafactor::rate(std::optional<double> lr) const {
   const AdafactorOptions& o = options_;
-  double rho;
   if (o.relative_step) {
     const double t = static_cast<double>(step_ + 1);
-    rho = std::min(o.warmup_init ? 1e-6 * t : 1e-2, 1.0 / std::sqrt(t));
-  } else if (lr || o.lr) {
-    rho = lr ? *lr : *o.lr;
-    if (!std::isfinite(rho) || rho < 0)
-      throw Error("adafactor: learning rate " + std::to_string(rho) + " is not valid");
-  } else {
-    throw Error("adafactor: no learning rate: set 'lr', pass one from a schedule, or use 'relative_step'");
+    return std::min(o.warmup_init ? 1e-6 * t : 1e-2, 1.0 / std::sqrt(t));
   }
-  ++step_;
-  const double decay_t = std::max<double>(1.0, static_cast<double>(step_ - o.step_offset));
-  const double beta2 = 1.0 - std::pow(decay_t, o.decay_rate);
+  if (!lr && !o.lr)
+    throw Error("adafactor: no learning rate: set 'lr', pass one from a schedule, or use 'relative_step'");
+  const double rho = lr ? *lr : *o.lr;
+  if (!std::isfinite(rho) || rho < 0) throw Error("adafactor: learning rate " + std::to_string(rho) + " is not valid");
+  return rho;
+}
 
+double Adafactor::step(std::optional<double> lr) {
+  at::NoGradGuard no_grad;
+  const double rho = rate(lr);
+  ++step_;
+  const double decay_t = std::max<double>(1.0, static_cast<double>(step_ - options_.step_offset));
+  const double beta2 = 1.0 - std::pow(decay_t, options_.decay_rate);
   for (auto& g : groups_) {
-    // Members with a gradient. On CUDA a whole group is stacked into one batch, so a step
-    // launches a few dozen kernels per shape instead of per parameter; on the CPU there is no
-    // launch cost to save, and updating each member in place avoids the stacked copies.
-    std::vector<int64_t> active;
+    std::vector<int64_t> active;  // members with a gradient; the others keep their statistics
     for (size_t k = 0; k < g->members.size(); ++k)
       if (params_[g->members[k]].tensor.grad().defined()) active.push_back(static_cast<int64_t>(k));
     if (active.empty()) continue;
-    const int64_t rank_of_shape = static_cast<int64_t>(g->shape.size());
-    const bool fused = o.batching == AdafactorOptions::Batching::kFused &&
-                       !(o.stochastic_rounding && params_[g->members[0]].tensor.scalar_type() == at::kBFloat16) &&
-                       (!g->factored || *g->factored == std::make_pair(rank_of_shape - 1, rank_of_shape - 2));
-    if (fused) {
-      FusedAdafactorScalars s;
-      s.rho = rho;
-      s.beta2 = beta2;
-      s.eps1 = o.eps1;
-      s.eps2 = o.eps2;
-      s.clip_threshold = o.clip_threshold;
-      s.scale_parameter = o.scale_parameter;
-      s.has_beta1 = o.beta1.has_value();
-      s.beta1 = o.beta1.value_or(0.0);
-      s.weight_decay = o.weight_decay;
-      s.weight_decay_scaled_by_lr = o.weight_decay_scaled_by_lr;
-      for (int64_t k : active) {
-        const at::Tensor& param = params_[g->members[k]].tensor;
-        FusedAdafactorTensors t{param, param.grad().contiguous(), {}, {}, {}, {}};
-        if (g->factored) {
-          t.row = g->row_N[k];
-          t.col = g->col_N[k];
-        } else {
-          t.v = g->v_N[k];
-        }
-        if (o.beta1) t.m = g->m_N[k];
-        fused_adafactor_update(t, s);
-      }
+    if (takes_fused_path(*g)) {
+      update_fused(*g, active, rho, beta2);
       continue;
     }
+    // On CUDA a whole group is stacked into one batch, so a step launches a few dozen kernels
+    // per shape instead of per parameter; on the CPU there is no launch cost to save, and
+    // updating each member in place avoids the stacked copies.
     const bool stack_wanted =
-        o.batching == AdafactorOptions::Batching::kStacked ||
-        (o.batching != AdafactorOptions::Batching::kOneByOne && params_[g->members[0]].tensor.is_cuda());
-    const bool stack = stack_wanted && active.size() == g->members.size() && active.size() > 1;
-    std::vector<std::vector<int64_t>> batches;
-    if (stack) batches.push_back(active);
-    else
-      for (int64_t k : active) batches.push_back({k});
-
-    const int64_t rank = static_cast<int64_t>(g->shape.size());
-    for (const auto& batch : batches) {
-      auto slice = [&](const at::Tensor& state) { return stack ? state : state.narrow(0, batch[0], 1); };
-      std::vector<at::Tensor> grads, params;
-      for (int64_t k : batch) {
-        grads.push_back(params_[g->members[k]].tensor.grad());
-        params.push_back(params_[g->members[k]].tensor);
-      }
-      const at::Tensor grad = stack ? at::stack(grads).to(at::kFloat) : grads[0].to(at::kFloat).unsqueeze(0);
-      // An fp32 parameter updated alone is updated in place through a view; otherwise p is an
-      // fp32 working copy written back at the end.
-      const bool in_place = !stack && params[0].scalar_type() == at::kFloat;
-      at::Tensor p = stack ? at::stack(params).to(at::kFloat) : params[0].to(at::kFloat).unsqueeze(0);
-
-      at::Tensor alpha_N =
-          o.scale_parameter ? rms_per_slice(p).clamp_min(o.eps2) * rho : at::full({grad.size(0)}, rho, grad.options());
-      at::Tensor sq = at::square(grad);
-      at::Tensor update;
-      if (g->factored) {
-        auto [d0, d1] = *g->factored;
-        at::Tensor row = slice(g->row_N), col = slice(g->col_N);
-        // mean(G^2 + eps1) taken as mean(G^2) + eps1: one pass less over the gradient, and the
-        // same value unless G^2 is within rounding of eps1 (1e-30).
-        row.mul_(beta2).add_(sq.mean(1 + d0).add_(o.eps1), 1.0 - beta2);
-        col.mul_(beta2).add_(sq.mean(1 + d1).add_(o.eps1), 1.0 - beta2);
-        sq.reset();
-        const int64_t d1_in_row = 1 + (d1 < d0 ? d1 : d1 - 1);
-        at::Tensor row_factor = (row / row.mean(d1_in_row, /*keepdim=*/true)).rsqrt_().unsqueeze(1 + d0);
-        at::Tensor col_factor = col.unsqueeze(1 + d1).rsqrt();
-        update = (row_factor * col_factor).mul_(grad);
-      } else {
-        at::Tensor v = slice(g->v_N);
-        v.mul_(beta2).add_(sq.add_(o.eps1), 1.0 - beta2);
-        sq.reset();
-        update = v.rsqrt().mul_(grad);
-      }
-      // Clip by RMS and scale by the step size in one pass: U * alpha / max(1, RMS(U) / d).
-      update.mul_(per_slice(alpha_N / (rms_per_slice(update) / o.clip_threshold).clamp_min_(1.0), rank));
-      if (o.beta1) {
-        at::Tensor m = slice(g->m_N);
-        m.mul_(*o.beta1).add_(update, 1.0 - *o.beta1);
-        update = m;
-      }
-      if (o.weight_decay != 0.0) {
-        at::Tensor rate = o.weight_decay_scaled_by_lr ? per_slice(alpha_N * -o.weight_decay, rank)
-                                                      : at::scalar_tensor(-o.weight_decay, p.options());
-        p.add_(p * rate);
-      }
-      p.sub_(update);
-      if (in_place) continue;
-
-      for (size_t k = 0; k < params.size(); ++k) {
-        at::Tensor& target = params[k];
-        if (target.scalar_type() == at::kBFloat16 && o.stochastic_rounding) {
-          // Seeded by (seed, step, parameter): a resumed run rounds exactly as the uninterrupted one.
-          at::Generator gen = at::globalContext().defaultGenerator(target.device()).clone();
-          gen.set_current_seed(o.seed * 1000003ull + static_cast<uint64_t>(step_) * 7919ull + g->members[batch[k]]);
-          target.copy_(stochastic_round_to_bf16(p[k], gen));
-        } else {
-          target.copy_(p[k]);
-        }
-      }
+        options_.batching == AdafactorOptions::Batching::kStacked ||
+        (options_.batching != AdafactorOptions::Batching::kOneByOne && params_[g->members[0]].tensor.is_cuda());
+    if (stack_wanted && active.size() == g->members.size() && active.size() > 1) {
+      update_with_ops(*g, active, /*stacked=*/true, rho, beta2);
+    } else {
+      for (int64_t k : active) update_with_ops(*g, {k}, /*stacked=*/false, rho, beta2);
     }
+  }
+  return rho;
+}
+
+// The fused kernels handle the last two dims as the factored pair, and round to nearest.
+bool Adafactor::takes_fused_path(const Group& g) const {
+  const int64_t rank = static_cast<int64_t>(g.shape.size());
+  const bool bf16_stochastic =
+      options_.stochastic_rounding && params_[g.members[0]].tensor.scalar_type() == at::kBFloat16;
+  return options_.batching == AdafactorOptions::Batching::kFused && !bf16_stochastic &&
+         (!g.factored || *g.factored == std::make_pair(rank - 1, rank - 2));
+}
+
+void Adafactor::update_fused(Group& g, const std::vector<int64_t>& active, double rho, double beta2) {
+  const AdafactorOptions& o = options_;
+  FusedAdafactorScalars s;
+  s.rho = rho;
+  s.beta2 = beta2;
+  s.eps1 = o.eps1;
+  s.eps2 = o.eps2;
+  s.clip_threshold = o.clip_threshold;
+  s.scale_parameter = o.scale_parameter;
+  s.has_beta1 = o.beta1.has_value();
+  s.beta1 = o.beta1.value_or(0.0);
+  s.weight_decay = o.weight_decay;
+  s.weight_decay_scaled_by_lr = o.weight_decay_scaled_by_lr;
+  for (int64_t k : active) {
+    const at::Tensor& param = params_[g.members[k]].tensor;
+    FusedAdafactorTensors t{param, param.grad().contiguous(), {}, {}, {}, {}};
+    if (g.factored) {
+      t.row = g.row_N[k];
+      t.col = g.col_N[k];
+    } else {
+      t.v = g.v_N[k];
+    }
+    if (o.beta1) t.m = g.m_N[k];
+    fused_adafactor_update(t, s);
+  }
+}
+
+namespace {
+
+// Updates the factored statistics R, C (views of the state) with G^2 and returns
+// G / sqrt(R C / mean(R)), the unclipped update. d0 is reduced for R, d1 for C (dims of one member).
+at::Tensor factored_update(at::Tensor row, at::Tensor col, const at::Tensor& grad, int64_t d0, int64_t d1, double beta2,
+                           double eps1) {
+  at::Tensor sq = at::square(grad);
+  // mean(G^2 + eps1) taken as mean(G^2) + eps1: one pass less over the gradient, and the same
+  // value unless G^2 is within rounding of eps1 (1e-30).
+  row.mul_(beta2).add_(sq.mean(1 + d0).add_(eps1), 1.0 - beta2);
+  col.mul_(beta2).add_(sq.mean(1 + d1).add_(eps1), 1.0 - beta2);
+  sq.reset();
+  const int64_t d1_in_row = 1 + (d1 < d0 ? d1 : d1 - 1);
+  at::Tensor row_factor = (row / row.mean(d1_in_row, /*keepdim=*/true)).rsqrt_().unsqueeze(1 + d0);
+  at::Tensor col_factor = col.unsqueeze(1 + d1).rsqrt();
+  return (row_factor * col_factor).mul_(grad);
+}
+
+// Updates the full second moment V (a view of the state) and returns G / sqrt(V).
+at::Tensor unfactored_update(at::Tensor v, const at::Tensor& grad, double beta2, double eps1) {
+  v.mul_(beta2).add_(at::square(grad).add_(eps1), 1.0 - beta2);
+  return v.rsqrt().mul_(grad);
+}
+
+}  // namespace
+
+// One batch of a group's members (all of them stacked, or one alone) in fp32 LibTorch ops, in
+// the order of the update rule in adafactor.h.
+void Adafactor::update_with_ops(Group& g, const std::vector<int64_t>& batch, bool stacked, double rho, double beta2) {
+  const AdafactorOptions& o = options_;
+  const int64_t rank = static_cast<int64_t>(g.shape.size());
+  auto slice = [&](const at::Tensor& state) { return stacked ? state : state.narrow(0, batch[0], 1); };
+  std::vector<at::Tensor> grads, params;
+  for (int64_t k : batch) {
+    grads.push_back(params_[g.members[k]].tensor.grad());
+    params.push_back(params_[g.members[k]].tensor);
+  }
+  const at::Tensor grad = stacked ? at::stack(grads).to(at::kFloat) : grads[0].to(at::kFloat).unsqueeze(0);
+  // An fp32 parameter updated alone is updated in place through a view; otherwise p is an
+  // fp32 working copy written back at the end.
+  at::Tensor p = stacked ? at::stack(params).to(at::kFloat) : params[0].to(at::kFloat).unsqueeze(0);
+
+  at::Tensor alpha_N =
+      o.scale_parameter ? rms_per_slice(p).clamp_min(o.eps2) * rho : at::full({grad.size(0)}, rho, grad.options());
+  at::Tensor update = g.factored ? factored_update(slice(g.row_N), slice(g.col_N), grad, g.factored->first,
+                                                   g.factored->second, beta2, o.eps1)
+                                 : unfactored_update(slice(g.v_N), grad, beta2, o.eps1);
+  // Clip by RMS and scale by the step size in one pass: U * alpha / max(1, RMS(U) / d).
+  update.mul_(per_slice(alpha_N / (rms_per_slice(update) / o.clip_threshold).clamp_min_(1.0), rank));
+  if (o.beta1) {
+    at::Tensor m = slice(g.m_N);
+    m.mul_(*o.beta1).add_(update, 1.0 - *o.beta1);
+    update = m;
+  }
+  if (o.weight_decay != 0.0) {
+    at::Tensor rate = o.weight_decay_scaled_by_lr ? per_slice(alpha_N * -o.weight_decay, rank)
+                                                  : at::scalar_tensor(-o.weight_decay, p.options());
+    p.add_(p * rate);
+  }
+  p.sub_(update);
+  if (!stacked && params[0].scalar_type() == at::kFloat) return;  // updated in place
+  for (size_t k = 0; k < params.size(); ++k) write_back(params[k], p[k], g.members[batch[k]]);
+}
+
+// The fp32 result into the parameter's dtype: bf16 rounded stochastically when asked, seeded by
+// (seed, step, parameter) so a resumed run rounds exactly as the uninterrupted one.
+void Adafactor::write_back(at::Tensor& target, const at::Tensor& value32, size_t param_index) const {
+  if (target.scalar_type() == at::kBFloat16 && options_.stochastic_rounding) {
+    at::Generator gen = at::globalContext().defaultGenerator(target.device()).clone();
+    gen.set_current_seed(options_.seed * 1000003ull + static_cast<uint64_t>(step_) * 7919ull + param_index);
+    target.copy_(stochastic_round_to_bf16(value32, gen));
+  } else {
+    target.copy_(value32);
   }
 }
 

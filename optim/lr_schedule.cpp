@@ -4,17 +4,13 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "common/config_table.h"
 #include "common/error.h"
-#include "common/json_keys.h"
-#include "common/json_values.h"
 
 namespace symtune {
 
+// Checks between fields; ranges are checked when the fields are read (schedule_table()).
 void ScheduleConfig::validate(const std::string& where) const {
-  for (auto [v, name] : {std::pair{peak_lr, "peak_lr"}, {warmup_start_lr, "warmup_start_lr"}, {final_lr, "final_lr"}})
-    if (!std::isfinite(v) || v < 0) throw Error(where + ": '" + name + "' must be a finite number >= 0");
-  if (peak_lr <= 0) throw Error(where + ": 'peak_lr' must be positive");
-  if (warmup_steps < 0) throw Error(where + ": 'warmup_steps' must be >= 0");
   if (kind == ScheduleKind::kCosine || kind == ScheduleKind::kLinear) {
     if (total_steps <= warmup_steps)
       throw Error(where + ": 'total_steps' (" + std::to_string(total_steps) + ") must exceed 'warmup_steps' (" +
@@ -45,20 +41,37 @@ double ScheduleConfig::lr_at(int64_t step) const {
   return peak_lr;
 }
 
+namespace {
+
+constexpr double kMaxRate = 1e3;  // far above any rate that trains; excludes overflowing typos
+constexpr int64_t kMaxSteps = 1'000'000'000;
+
+const ConfigTable<ScheduleConfig>& schedule_table() {
+  using S = ScheduleConfig;
+  static const ConfigTable<ScheduleConfig> table =
+      ConfigTable<ScheduleConfig>()
+          .choice("kind", &S::kind,
+                  {{"constant", ScheduleKind::kConstant},
+                   {"inverse_sqrt", ScheduleKind::kInverseSqrt},
+                   {"cosine", ScheduleKind::kCosine},
+                   {"linear", ScheduleKind::kLinear}},
+                  "shape after warmup; inverse_sqrt = peak_lr * sqrt(max(warmup, 1) / max(step, warmup, 1))")
+          .number("peak_lr", &S::peak_lr, {0.0, kMaxRate, true}, "rate at the end of warmup")
+          .integer("warmup_steps", &S::warmup_steps, {0, kMaxSteps},
+                   "linear warmup from warmup_start_lr to peak_lr over these steps; 0 = none")
+          .number("warmup_start_lr", &S::warmup_start_lr, {0.0, kMaxRate}, "rate at step 0 of the warmup")
+          .integer("total_steps", &S::total_steps, {0, kMaxSteps}, "cosine/linear: the decay ends here (required)")
+          .number("final_lr", &S::final_lr, {0.0, kMaxRate}, "cosine/linear: rate at total_steps and after");
+  return table;
+}
+
+}  // namespace
+
+const std::vector<FieldDoc>& schedule_fields() { return schedule_table().docs(); }
+
 ScheduleConfig parse_schedule(const nlohmann::json& j, const std::string& where) {
-  require_known_keys(j, {"kind", "peak_lr", "warmup_steps", "warmup_start_lr", "total_steps", "final_lr"}, where);
   ScheduleConfig c;
-  read_choice(j, "kind", c.kind,
-              {{"constant", ScheduleKind::kConstant},
-               {"inverse_sqrt", ScheduleKind::kInverseSqrt},
-               {"cosine", ScheduleKind::kCosine},
-               {"linear", ScheduleKind::kLinear}},
-              where);
-  read_value(j, "peak_lr", c.peak_lr, where);
-  read_value(j, "warmup_steps", c.warmup_steps, where);
-  read_value(j, "warmup_start_lr", c.warmup_start_lr, where);
-  read_value(j, "total_steps", c.total_steps, where);
-  read_value(j, "final_lr", c.final_lr, where);
+  schedule_table().read(j, c, {where, {}});
   c.validate(where);
   return c;
 }

@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
+
+#include "common/config_table.h"
 
 namespace symtune {
 
@@ -29,5 +32,7 @@ struct ScheduleConfig {
 // Keys: kind ("constant" | "inverse_sqrt" | "cosine" | "linear"), peak_lr, warmup_steps,
 // warmup_start_lr, total_steps, final_lr. Unknown keys are errors.
 ScheduleConfig parse_schedule(const nlohmann::json& object, const std::string& where);
+// The keys of the schedule section as docs/config-reference.md lists them.
+const std::vector<FieldDoc>& schedule_fields();
 
 }  // namespace symtune

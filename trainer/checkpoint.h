@@ -25,10 +25,6 @@ class Adafactor;
 
 constexpr int kCheckpointFormatVersion = 1;
 
-struct CheckpointContents {
-  nlohmann::json trainer_state;  // must hold "step"
-};
-
 // Returns the final directory.
 std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_dir, int64_t step, Transformer& model,
                                       const Adafactor& optimizer, const nlohmann::json& trainer_state,

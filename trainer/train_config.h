@@ -1,12 +1,13 @@
 // A training run's whole configuration, read from one JSON file plus --set overrides:
 //   model     - where the weights come from, dtype, device, activation checkpointing
 //   data      - see data/data_config.h
-//   optimizer - Adafactor options (optim/adafactor.h)
+//   optimizer - Adafactor options (optim/adafactor_options.h)
 //   schedule  - learning-rate schedule (optim/lr_schedule.h)
 //   train     - steps, batch split, logging, checkpoints, failure handling
 //   eval      - held-out evaluation during training
-// Every key is documented on its field; an unknown key is an error naming the nearest valid
-// one. The resolved configuration is written into the run folder.
+// Every key is declared once in its section's table (common/config_table.h), with its range and
+// meaning; an unknown key is an error naming the nearest valid one. The resolved configuration
+// is written into the run folder.
 #pragma once
 
 #include <cstdint>
@@ -14,52 +15,51 @@
 #include <string>
 #include <vector>
 
+#include "common/device_choice.h"
 #include "data/data_config.h"
 #include "model/kernel_options.h"
-#include "optim/adafactor.h"
+#include "optim/adafactor_options.h"
 #include "optim/lr_schedule.h"
 
 namespace symtune {
 
+// Each field's key, range and meaning are declared once, in the section's table in
+// train_config.cpp; docs/config-reference.md (symtune train --config-reference) lists them.
 struct ModelSection {
   std::string path;            // HF model directory to fine-tune; "" = initialise from init_config
   nlohmann::json init_config;  // HF config.json object for a model initialised by symtune (no path)
   uint64_t init_seed = 0;
-  std::string dtype = "auto";   // "float32", "bfloat16", or "auto" (bf16 on CUDA, fp32 on CPU)
-  std::string device = "auto";  // "cpu", "cuda", "cuda:N", "auto"
-  // true, false, or "auto": on when the estimated activations of a micro-batch would not fit
-  // in the free GPU memory (model/activation_memory.h); off on the CPU.
+  DtypeChoice dtype = DtypeChoice::kAuto;
+  DeviceChoice device;
+  // On when the estimated activations of a micro-batch would not fit in the free GPU memory
+  // (model/activation_memory.h) for kAuto; off on the CPU.
   enum class Checkpointing { kOff, kOn, kAuto } activation_checkpointing = Checkpointing::kAuto;
-  // {"attention": "auto"|"sdpa_mask"|"flash_varlen", "rms_norm": "auto"|"reference"|"fused",
-  //  "elementwise": "reference"|"fused", "loss": "reference"|"chunked", "loss_chunk_rows": N}:
-  // fast CUDA kernels or the reference ops (model/kernel_options.h); auto = fast where they apply.
-  KernelOptions kernels;
+  KernelOptions kernels;  // model/kernel_options.h
 };
 
 struct TrainSection {
-  std::string output_dir = "runs/run";         // checkpoints/, metrics.jsonl, train.log, config.json
-  int64_t max_steps = 100;                     // optimizer steps (paper: up to 4000)
-  int64_t micro_batch_rows = 0;                // rows per forward/backward; 0 = the whole per-rank batch
-  int64_t log_every = 1;                       // steps between metric lines
-  int64_t checkpoint_every = 0;                // steps between checkpoints; 0 = only at the end
-  int64_t keep_checkpoints = 2;                // newest complete checkpoints kept (>= 1)
-  double clip_grad_norm = 1.0;                 // global-norm clip; 0 = measure only
-  int64_t max_consecutive_nonfinite = 5;       // skipped updates in a row before the run stops
-  int64_t threads = 0;                         // CPU intra-op threads; 0 = torch's default
-  int64_t data_workers = 2;                    // threads building the coming batches during the step; 0 = inline
+  std::string output_dir = "runs/run";  // checkpoints/, metrics.jsonl, train.log, config.json
+  int64_t max_steps = 100;
+  int64_t micro_batch_rows = 0;  // 0 = the whole per-rank batch
+  int64_t log_every = 1;
+  int64_t checkpoint_every = 0;  // 0 = only at the end
+  int64_t keep_checkpoints = 2;
+  double clip_grad_norm = 1.0;  // 0 = measure only
+  int64_t max_consecutive_nonfinite = 5;
+  int64_t threads = 0;                         // 0 = torch's default
+  int64_t data_workers = 2;                    // 0 = inline
   std::vector<int64_t> debug_nonfinite_steps;  // test hook: the loss of these steps is made NaN
-  // Data parallelism (several processes; see trainer/launch_env.h for how ranks are found).
-  double collective_timeout_s = 600;  // a collective waiting longer fails the run (dead or hung rank)
-  double bucket_mib = 25;             // gradient all-reduce bucket size
-  bool overlap_allreduce = true;      // start each bucket's all-reduce during backward
-  bool log_all_ranks = false;         // also write train.rank<N>.log for ranks other than 0
+  double collective_timeout_s = 600;
+  double bucket_mib = 25;
+  bool overlap_allreduce = true;
+  bool log_all_ranks = false;
 };
 
 struct EvalSection {
-  int64_t every = 0;                    // steps between held-out evaluations; 0 = none during training
-  int64_t loss_batches = 4;             // held-out batches for the loss
-  int64_t icl_examples = 0;             // held-out symbol-label ICL prompts scored per evaluation (0 = none)
-  int64_t icl_exemplars_per_class = 4;  // paper: 4
+  int64_t every = 0;  // 0 = none during training
+  int64_t loss_batches = 4;
+  int64_t icl_examples = 0;
+  int64_t icl_exemplars_per_class = 4;
 };
 
 struct TrainConfig {
@@ -81,5 +81,12 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 // Same, from JSON already in memory (tests).
 TrainConfig parse_train_config(nlohmann::json config, const std::string& origin, const std::string& base_dir,
                                const std::vector<std::string>& overrides = {});
+
+// The top-level sections of a run config, in order.
+const std::vector<std::string>& run_config_sections();
+
+// Every field of every section as a markdown page (docs/config-reference.md), generated from the
+// same tables the reader uses.
+std::string config_reference_markdown();
 
 }  // namespace symtune

@@ -4,7 +4,6 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <spdlog/spdlog.h>
-#include <torch/cuda.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +19,7 @@
 #include "eval/icl_scoring.h"
 #include "model/activation_memory.h"
 #include "model/hf_checkpoint.h"
+#include "model/placement.h"
 #include "model/transformer.h"
 #include "model/varlen_attention.h"
 #include "optim/adafactor.h"
@@ -49,14 +49,26 @@ std::string duration_text(double seconds) {
 
 Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::move(config)) {
   const LaunchEnv env = read_launch_env();
-  std::string device_name =
-      config_.model.device == "auto" ? (torch::cuda::is_available() ? "cuda" : "cpu") : config_.model.device;
-  if (device_name == "cuda" && env.world_size > 1)
-    device_name = "cuda:" + std::to_string(env.local_rank);  // one GPU per process
-  const c10::Device device(device_name);
-  comm_ = std::make_unique<Communicator>(
-      env, device.is_cuda(),
-      std::chrono::milliseconds(static_cast<int64_t>(1000 * config_.train.collective_timeout_s)));
+  setup_distributed(env);
+  setup_run_dir();
+  setup_model();
+  setup_tokenizer();
+  setup_optimizer();
+  setup_data_parallel();
+  setup_data();
+  if (!resume.empty()) resume_from(resume);
+  if (comm_->rank() == 0) metrics_ = std::make_unique<MetricsFile>(run_dir_ / "metrics.jsonl", step_);
+  log_setup(env);
+}
+
+// One process per GPU: "cuda" (or "auto" on a GPU machine) is the GPU of this process's local rank.
+void Trainer::setup_distributed(const LaunchEnv& env) {
+  device_ = resolve_device(config_.model.device, "model.device", env.world_size > 1 ? env.local_rank : 0);
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(1000 * config_.train.collective_timeout_s));
+  comm_ = std::make_unique<Communicator>(env, device_.is_cuda(), timeout);
+}
+
+void Trainer::setup_run_dir() {
   run_dir_ = config_.train.output_dir;
   tokenizer_dir_ = run_dir_ / "tokenizer";
   if (comm_->rank() == 0) {
@@ -69,83 +81,88 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
   comm_->barrier();  // the run folder exists for every rank from here on
   log_ = make_run_logger(run_dir_, comm_->rank(), config_.train.log_all_ranks);
   if (config_.train.threads > 0) at::set_num_threads(static_cast<int>(config_.train.threads));
-  const at::ScalarType dtype = config_.model.dtype == "float32"    ? at::kFloat
-                               : config_.model.dtype == "bfloat16" ? at::kBFloat16
-                               : device.is_cuda()                  ? at::kBFloat16
-                                                                   : at::kFloat;
-  // The model, and the tokenizer that goes with it.
-  std::string tokenizer_spec = config_.data.tokenizer;
+}
+
+// A pretrained HF directory, or a model initialised from its config (fp32 draws, then cast, so
+// the weights do not depend on the dtype).
+void Trainer::setup_model() {
+  const at::ScalarType dtype = resolve_dtype(config_.model.dtype, device_);
+  tokenizer_spec_ = config_.data.tokenizer;
   if (!config_.model.path.empty()) {
-    model_ = load_pretrained(config_.model.path, {dtype, device, /*requires_grad=*/true});
-    if (tokenizer_spec.empty()) tokenizer_spec = config_.model.path;
+    model_ = load_pretrained(config_.model.path, {dtype, device_, /*requires_grad=*/true});
+    if (tokenizer_spec_.empty()) tokenizer_spec_ = config_.model.path;
   } else {
+    if (tokenizer_spec_.empty())
+      throw Error("data.tokenizer: a model initialised by symtune needs a tokenizer (\"bytes\" or a tokenizer.model)");
     ModelConfig mc = parse_model_config(config_.model.init_config.dump(), "model.init_config");
     model_ = std::make_unique<Transformer>(mc, Transformer::random_weights(mc, config_.model.init_seed, at::kFloat));
-    model_->to(device, dtype);
+    model_->to(device_, dtype);
     model_->for_each_parameter([](const std::string&, at::Tensor& t) { t.requires_grad_(true); });
-    if (tokenizer_spec.empty())
-      throw Error("data.tokenizer: a model initialised by symtune needs a tokenizer (\"bytes\" or a tokenizer.model)");
   }
   model_->set_kernels(config_.model.kernels);
-  const ModelConfig& mc = model_->config();
-  if (comm_->rank() == 0) write_tokenizer_files(tokenizer_spec, tokenizer_dir_);
-  comm_->barrier();
-  SpecialTokenIds ids{mc.bos_token_id, mc.first_eos_token_id(), mc.pad_token_id};
-  tokenizer_ = load_tokenizer(tokenizer_dir_, ids, mc.vocab_size);
+}
 
+// The tokenizer files are copied into the run folder (checkpoints carry them); the model's
+// special token ids override the tokenizer's.
+void Trainer::setup_tokenizer() {
+  const ModelConfig& mc = model_->config();
+  if (comm_->rank() == 0) write_tokenizer_files(tokenizer_spec_, tokenizer_dir_);
+  comm_->barrier();
+  tokenizer_ =
+      load_tokenizer(tokenizer_dir_, {mc.bos_token_id, mc.first_eos_token_id(), mc.pad_token_id}, mc.vocab_size);
+}
+
+void Trainer::setup_optimizer() {
   std::vector<NamedParameter> params;
   model_->for_each_parameter([&](const std::string& name, at::Tensor& t) { params.push_back({name, t}); });
   optimizer_ = std::make_unique<Adafactor>(params, config_.optimizer);
   choose_activation_checkpointing(comm_->world_size());
+}
 
-  if (comm_->distributed()) {
-    // Every rank starts from rank 0's weights (a model initialised here depends only on its
-    // seed, but a checkpoint read from a slow shared disk should not be trusted blindly).
-    std::vector<at::Tensor> weights = model_->parameters();
-    {
-      at::NoGradGuard no_grad;
-      comm_->broadcast(weights, 0);
-      double local = 0;
-      for (const auto& w : weights) local += w.to(at::kDouble).abs().sum().item<double>();
-      at::Tensor sums = at::zeros({comm_->world_size()}, at::kDouble);
-      sums[comm_->rank()] = local;
-      comm_->all_reduce_sum(sums);
-      if (!at::all(sums == sums[0]).item<bool>())
-        throw Error("rank " + std::to_string(comm_->rank()) + ": parameters differ across ranks after the broadcast");
-    }
-    sync_ = std::make_unique<GradientSync>(model_->parameters(), *comm_, config_.train.bucket_mib,
-                                           config_.train.overlap_allreduce);
+// Every rank starts from rank 0's weights (a model initialised here depends only on its seed,
+// but a checkpoint read from a slow shared disk should not be trusted blindly), then gradients
+// are summed in buckets during backward.
+void Trainer::setup_data_parallel() {
+  if (!comm_->distributed()) return;
+  std::vector<at::Tensor> weights = model_->parameters();
+  {
+    at::NoGradGuard no_grad;
+    comm_->broadcast(weights, 0);
+    double local = 0;
+    for (const auto& w : weights) local += w.to(at::kDouble).abs().sum().item<double>();
+    at::Tensor sums = at::zeros({comm_->world_size()}, at::kDouble);
+    sums[comm_->rank()] = local;
+    comm_->all_reduce_sum(sums);
+    if (!at::all(sums == sums[0]).item<bool>())
+      throw Error("rank " + std::to_string(comm_->rank()) + ": parameters differ across ranks after the broadcast");
   }
+  sync_ = std::make_unique<GradientSync>(weights, *comm_, config_.train.bucket_mib, config_.train.overlap_allreduce);
+}
+
+void Trainer::setup_data() {
   source_ = std::make_shared<ExampleSource>(config_.data);
   stream_ = std::make_unique<BatchStream>(source_, tokenizer_, comm_->rank(), comm_->world_size());
-  if (config_.eval.every > 0 || config_.eval.loss_batches > 0) {
-    if (!config_.data.held_out_datasets.empty()) {
-      DataConfig held_out = config_.data;
-      held_out.tuning_datasets = config_.data.held_out_datasets;
-      held_out.held_out_datasets.clear();
-      held_out.symbol_fraction = 1.0;
-      held_out.use_heldout_symbols = true;
-      held_out.instruction_files.clear();
-      held_out.instruction_from_classification = false;
-      held_out.seed = config_.data.seed + 1;
-      eval_source_ = std::make_shared<ExampleSource>(held_out);
-    }
-  }
+  const bool evaluates = config_.eval.every > 0 || config_.eval.loss_batches > 0;
+  if (evaluates && !config_.data.held_out_datasets.empty())
+    eval_source_ = std::make_shared<ExampleSource>(held_out_data_config(config_.data));
+}
 
-  if (!resume.empty()) {
-    std::optional<fs::path> checkpoint;
-    if (resume == "auto") {
-      checkpoint = latest_checkpoint(run_dir_ / "checkpoints");
-      if (!checkpoint)
-        log_->info("--resume auto: no complete checkpoint in {}; starting fresh", (run_dir_ / "checkpoints").string());
-    } else {
-      checkpoint = fs::path(resume);
-    }
-    if (checkpoint) restore(*checkpoint);
+void Trainer::resume_from(const std::string& resume) {
+  std::optional<fs::path> checkpoint;
+  if (resume == "auto") {
+    checkpoint = latest_checkpoint(run_dir_ / "checkpoints");
+    if (!checkpoint)
+      log_->info("--resume auto: no complete checkpoint in {}; starting fresh", (run_dir_ / "checkpoints").string());
+  } else {
+    checkpoint = fs::path(resume);
   }
-  if (comm_->rank() == 0) metrics_ = std::make_unique<MetricsFile>(run_dir_ / "metrics.jsonl", step_);
+  if (checkpoint) restore(*checkpoint);
+}
+
+void Trainer::log_setup(const LaunchEnv& env) {
+  const ModelConfig& mc = model_->config();
   log_->info("model {} ({} parameters, {} on {}), tokenizer {} ({} tokens)", mc.architecture_name, mc.num_parameters(),
-             c10::toString(dtype), device.str(), tokenizer_spec, tokenizer_->vocab_size());
+             c10::toString(model_->dtype()), device_.str(), tokenizer_spec_, tokenizer_->vocab_size());
   if (comm_->distributed())
     log_->info("data parallel: {} ranks ({}), {} gradient buckets of {} MiB, all-reduce {}", comm_->world_size(),
                env.launcher, sync_->num_buckets(), config_.train.bucket_mib,
@@ -222,15 +239,6 @@ fs::path Trainer::save() {
   }
   comm_->barrier();  // nobody runs ahead of a checkpoint that is still being written
   return dir;
-}
-
-double Trainer::current_lr() const {
-  if (config_.schedule_given) return config_.schedule.lr_at(step_ + 1);
-  if (config_.optimizer.relative_step) {
-    const double t = static_cast<double>(step_ + 1);
-    return std::min(config_.optimizer.warmup_init ? 1e-6 * t : 1e-2, 1.0 / std::sqrt(t));
-  }
-  return *config_.optimizer.lr;
 }
 
 struct Trainer::DeviceBatch {
@@ -325,14 +333,16 @@ Trainer::StepResult Trainer::train_step() {
   const at::Tensor norm = clip_grad_norm(params, config_.train.clip_grad_norm);
   r.loss = loss_sum.item<double>() / std::max<int64_t>(r.target_tokens, 1);
   r.grad_norm = norm.item<double>();
-  r.lr = current_lr();
 
   if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm)) {
     r.skipped = true;
     ++skipped_total_;
     ++consecutive_nonfinite_;
   } else {
-    optimizer_->step(config_.schedule_given ? std::optional<double>(r.lr) : std::nullopt);
+    // The schedule counts training steps; without one the optimizer's own rule applies. Either
+    // way the rate logged is the one the optimizer reports it applied.
+    r.lr = optimizer_->step(config_.schedule_given ? std::optional<double>(config_.schedule.lr_at(step_ + 1))
+                                                   : std::nullopt);
     consecutive_nonfinite_ = 0;
   }
   for (auto& p : params) p.mutable_grad().reset();
@@ -352,7 +362,7 @@ void Trainer::log_step(const StepResult& r) {
   if (!metrics_) return;
   json record = {{"step", step_},
                  {"loss", std::isfinite(r.loss) ? json(r.loss) : json(nullptr)},
-                 {"lr", r.lr},
+                 {"lr", std::isfinite(r.lr) ? json(r.lr) : json(nullptr)},  // none applied to a skipped step
                  {"grad_norm", std::isfinite(r.grad_norm) ? json(r.grad_norm) : json(nullptr)},
                  {"tokens_per_s", tps},
                  {"row_tokens", r.row_tokens},

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -33,6 +34,7 @@ class MetricsFile;
 struct Batch;
 class Communicator;
 class GradientSync;
+struct LaunchEnv;
 
 class Trainer {
  public:
@@ -54,7 +56,8 @@ class Trainer {
 
  private:
   struct StepResult {
-    double loss = 0, grad_norm = 0, lr = 0, seconds = 0;
+    double loss = 0, grad_norm = 0, seconds = 0;
+    double lr = std::numeric_limits<double>::quiet_NaN();  // as the optimizer applied it; NaN for a skipped step
     int64_t target_tokens = 0, tokens = 0, examples = 0;
     int64_t row_tokens =
         0;  // tokens / s counts real tokens; rows x seq (padding included) is what HF-style benches count
@@ -67,10 +70,22 @@ class Trainer {
   void log_step(const StepResult& r);
   std::filesystem::path save();
   void restore(const std::filesystem::path& checkpoint);
-  double current_lr() const;
+
+  // Construction, step by step (each needs the ones before it).
+  void setup_distributed(const LaunchEnv& env);  // device, communicator
+  void setup_run_dir();                          // output folder, resolved config, logger, threads
+  void setup_model();                            // weights on the device, kernels
+  void setup_tokenizer();                        // copied into the run folder, the model's special ids
+  void setup_optimizer();                        // Adafactor; activation checkpointing by memory left
+  void setup_data_parallel();                    // rank 0's weights everywhere, gradient buckets
+  void setup_data();                             // training stream, held-out stream
+  void resume_from(const std::string& resume);
+  void log_setup(const LaunchEnv& env);
   void choose_activation_checkpointing(int64_t world_size);
 
   TrainConfig config_;
+  c10::Device device_ = c10::Device(c10::kCPU);
+  std::string tokenizer_spec_;  // data.tokenizer, or the model directory
   std::filesystem::path run_dir_, tokenizer_dir_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<Transformer> model_;

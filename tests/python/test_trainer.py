@@ -168,9 +168,9 @@ def test_bad_input(tmp):
                                             "train.max_stepz=3"), "did you mean 'max_steps'")
     ok_cfg = write_config(os.path.join(tmp, "ok.json"), tiny_config(out))
     expect_error("bad activation_checkpointing value", train(ok_cfg, "--set", "model.activation_checkpointing=sometimes"),
-                 "model.activation_checkpointing must be true, false or \"auto\"")
+                 "model: 'activation_checkpointing' must be true, false or \"auto\", found \"sometimes\"")
     expect_error("unknown kernel choice", train(ok_cfg, "--set", "model.kernels.attention=flash"),
-                 "model.kernels.attention: expected \"auto\", \"sdpa_mask\" or \"flash_varlen\"")
+                 "model.kernels: 'attention' must be \"auto\", \"sdpa_mask\" or \"flash_varlen\", found \"flash\"")
     expect_error("unknown optimizer implementation", train(ok_cfg, "--set", "optimizer.implementation=triton"),
                  "'implementation' must be")
     cfg = tiny_config(out)

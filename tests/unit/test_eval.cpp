@@ -7,6 +7,7 @@
 #include "data/tokenizer.h"
 #include "eval/icl_scoring.h"
 #include "eval/open_tasks.h"
+#include "eval/report_tables.h"
 #include "eval/suites.h"
 #include "model/transformer.h"
 #include "test_support.h"

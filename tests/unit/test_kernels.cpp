@@ -3,8 +3,10 @@
 // FlashAttention's variable-length kernel and the fused RMSNorm give the reference path's
 // logits and gradients to bf16 precision, for plain and grouped-query attention.
 #include <gtest/gtest.h>
+
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
+#include <nlohmann/json.hpp>
 
 #include <random>
 
@@ -78,10 +80,16 @@ TEST(SegmentLengths, RunsOfEqualIdsPerRow) {
 }
 
 TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
-  EXPECT_EQ(parse_attention_kernel("flash_varlen", "x"), KernelOptions::Attention::kFlashVarlen);
-  EXPECT_EQ(parse_rms_norm_kernel("fused", "x"), KernelOptions::RmsNorm::kFused);
-  EXPECT_THROW(parse_attention_kernel("flash", "model.kernels.attention"), Error);
-  EXPECT_THROW(parse_rms_norm_kernel("", "model.kernels.rms_norm"), Error);
+  auto parse = [](const char* text) { return parse_kernel_options(nlohmann::json::parse(text), "model.kernels"); };
+  const KernelOptions k = parse(R"({"attention": "flash_varlen", "rms_norm": "fused", "elementwise": "fused",
+                                    "loss": "chunked"})");
+  EXPECT_EQ(k.attention, KernelOptions::Attention::kFlashVarlen);
+  EXPECT_EQ(k.rms_norm, KernelOptions::RmsNorm::kFused);
+  EXPECT_EQ(k.elementwise, KernelOptions::Elementwise::kFused);
+  EXPECT_EQ(k.loss, KernelOptions::Loss::kChunked);
+  for (const char* bad : {R"({"attention": "flash"})", R"({"rms_norm": ""})", R"({"elementwise": "auto"})",
+                          R"({"loss": "fused"})", R"({"los": "chunked"})"})
+    EXPECT_THROW(parse(bad), Error) << bad;
 
   ModelConfig c = llama(4, 2, 64);
   Transformer model(c, Transformer::random_weights(c, 1, at::kFloat));
@@ -99,10 +107,6 @@ TEST(KernelOptions, ParseAndRefuseWhatCannotRun) {
                                          "g");
   Transformer g(gemma, Transformer::random_weights(gemma, 1, at::kFloat));
   EXPECT_THROW(g.set_kernels({KernelOptions::Attention::kAuto, KernelOptions::RmsNorm::kFused}), Error);
-  EXPECT_EQ(parse_elementwise_kernel("fused", "x"), KernelOptions::Elementwise::kFused);
-  EXPECT_THROW(parse_elementwise_kernel("auto", "model.kernels.elementwise"), Error);
-  EXPECT_EQ(parse_loss_kernel("chunked", "x"), KernelOptions::Loss::kChunked);
-  EXPECT_THROW(parse_loss_kernel("fused", "model.kernels.loss"), Error);
 }
 
 // The activation estimate against the one measurement we have (H200, 124M Llama, bf16, 16 x 2560

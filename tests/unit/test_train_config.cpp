@@ -71,10 +71,35 @@ TEST(TrainConfig, OverridesReachTypedFieldsAndBadOnesAreNamed) {
     return std::string();
   };
   EXPECT_NE(error_of("model.kernels.los=chunked").find("did you mean 'loss'"), std::string::npos);
-  EXPECT_NE(error_of("model.kernels.loss_chunk_rows=-1").find("'loss_chunk_rows' must be >= 0"), std::string::npos);
+  EXPECT_NE(error_of("model.kernels.loss_chunk_rows=-1").find("'loss_chunk_rows' must be in [0, 1073741824], found -1"),
+            std::string::npos);
+  // Every numeric field has a range: huge values are refused by key before anything is allocated.
+  EXPECT_NE(error_of("data.rows_per_batch=1099511627776").find("data: 'rows_per_batch' must be in [1, 1048576]"),
+            std::string::npos);
+  EXPECT_NE(error_of("data.max_input_tokens=1000000000000000000").find("'max_input_tokens' must be in [8, 1048576]"),
+            std::string::npos);
+  EXPECT_NE(error_of("train.threads=-2").find("train: 'threads' must be in [0, 4096], found -2"), std::string::npos);
+  EXPECT_NE(error_of("schedule.peak_lr=1e300").find("'peak_lr' must be in (0, 1000], found 1e+300"), std::string::npos);
+  EXPECT_NE(error_of("schedule.peak_lr=1e400").find("--set 'schedule.peak_lr=1e400': the number does not fit a double"),
+            std::string::npos);
+  EXPECT_NE(error_of("model.dtype=float16").find("model.dtype: must be \"auto\""), std::string::npos);
+  EXPECT_NE(error_of("model.device=gpu").find("model.device: must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\""),
+            std::string::npos);
   EXPECT_NE(error_of("model.kernels.loss_chunk_rows=1.5").find("'loss_chunk_rows' must be an integer, found 1.5"),
             std::string::npos);
   EXPECT_NE(error_of("optimizer.beta1=\"high\"").find("'beta1' must be a number or null"), std::string::npos);
+}
+
+// The reference in docs/ is generated from the same tables the reader uses: every key the
+// reader accepts is listed, and the checked-in page is the generated one.
+TEST(TrainConfig, TheCheckedInReferenceIsTheGeneratedOne) {
+  const std::string generated = config_reference_markdown();
+  for (const char* key : {"`max_steps`", "`symbol_fraction`", "`clip_threshold`", "`loss_chunk_rows`",
+                          "`heldout_integer_end`", "`peak_lr`", "`icl_exemplars_per_class`"})
+    EXPECT_NE(generated.find(key), std::string::npos) << key;
+  const fs::path page = fs::path(SYMTUNE_SOURCE_DIR) / "docs" / "config-reference.md";
+  EXPECT_EQ(read_text_file(page), generated)
+      << page << " is stale; regenerate it: build/symtune train --config-reference > docs/config-reference.md";
 }
 
 }  // namespace
