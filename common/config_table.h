@@ -5,7 +5,7 @@
 // (`symtune train --config-reference`, docs/config-reference.md).
 //
 // Adding a field is one entry, e.g. in trainer/train_config.cpp:
-//   .integer("log_every", &TrainSection::log_every, {1, kMaxSteps}, "steps between metric lines")
+//   .integer("log_every", &TrainSection::log_every, {1, kMaxConfigSteps}, "steps between metric lines")
 // Checks between fields (min <= max, one of two keys) stay in the section's validate().
 // Must not include torch.
 #pragma once
@@ -35,6 +35,12 @@ struct FieldContext {
 struct FieldDoc {
   std::string key, type, default_value, allowed, doc;
 };
+
+// Bounds several sections share: far above any real run, they only keep a typo from turning
+// into a run that cannot start, never ends, or overflows a float.
+constexpr int64_t kMaxConfigSteps = 1'000'000'000;
+constexpr int64_t kMaxConfigCount = 1'000'000'000;  // examples, lines
+constexpr double kMaxLearningRate = 1e3;
 
 // Inclusive integer bounds.
 struct IntRange {

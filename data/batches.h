@@ -74,7 +74,6 @@ class BatchStream {
 
   // Row r of the global stream (a pure function of the seed and r). Adds to `counters` if given.
   Batch row(uint64_t r, StreamCounters* counters = nullptr) const;
-  int64_t rows_per_rank() const { return rows_per_rank_; }
 
  private:
   Batch assemble(const std::vector<Batch>& rows) const;

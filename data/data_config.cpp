@@ -37,9 +37,7 @@ void read_exemplars_per_class(const json& j, DataConfig& c, const FieldContext& 
   c.exemplars_max = k[1];
 }
 
-// Upper bounds keep a typo from turning into an allocation that cannot succeed; the run's memory
-// estimate checks what the sizes inside these bounds need.
-constexpr int64_t kMaxCount = 1'000'000'000;
+// Upper bounds keep a typo from turning into an allocation that cannot succeed.
 constexpr int64_t kMaxRowTokens = int64_t(1) << 20;
 
 const ConfigTable<DataConfig>& data_table() {
@@ -55,14 +53,14 @@ const ConfigTable<DataConfig>& data_table() {
                   })
           .texts("tuning_datasets", &D::tuning_datasets, "datasets to tune on; [] = every one not held out")
           .texts("held_out_datasets", &D::held_out_datasets, "never tuned on (evaluation tasks)")
-          .integer("max_examples_per_dataset", &D::max_examples_per_dataset, {0, kMaxCount},
+          .integer("max_examples_per_dataset", &D::max_examples_per_dataset, {0, kMaxConfigCount},
                    "lines read per split; 0 = all")
           .choice("weighting", &D::weighting,
                   {{"uniform", DatasetWeighting::kUniform},
                    {"proportional", DatasetWeighting::kProportional},
                    {"proportional_capped", DatasetWeighting::kProportionalCapped}},
                   "how datasets are weighted in the mixture")
-          .integer("weight_cap_examples", &D::weight_cap_examples, {1, kMaxCount},
+          .integer("weight_cap_examples", &D::weight_cap_examples, {1, kMaxConfigCount},
                    "proportional_capped: weight = min(examples, cap) (paper: 25k)")
           .number("symbol_fraction", &D::symbol_fraction, {0.0, 1.0},
                   "share of rows (tokens) that are symbol tuning; the rest instruction tuning")

@@ -50,18 +50,18 @@ void AdafactorOptions::validate(const std::string& where) const {
 
 namespace {
 
-constexpr double kMaxRate = 1e3;  // far above any rate that trains; excludes overflowing typos
-
 void read_preset(const json& j, AdafactorOptions& o, const FieldContext& ctx) {
-  bool t5x = false;
-  read_choice(j, "preset", t5x, {{"hf", false}, {"t5x", true}}, ctx.where);
-  if (t5x) o = AdafactorOptions::t5x();  // first in the table: the keys after it override
+  std::string preset = "hf";
+  read_value(j, "preset", preset, ctx.where);
+  if (preset != "hf" && preset != "t5x")
+    throw Error(ctx.where + ": 'preset' must be \"hf\" or \"t5x\", found \"" + preset + "\"");
+  if (preset == "t5x") o = AdafactorOptions::t5x();  // first in the table: the keys after it override
 }
 
 // An explicit lr without an explicit relative_step means the user wants that rate (HF's default
 // relative_step = true would otherwise reject it).
 void read_lr(const json& j, AdafactorOptions& o, const FieldContext& ctx) {
-  read_in_range(j, "lr", o.lr, {0.0, kMaxRate, true}, ctx.where);
+  read_in_range(j, "lr", o.lr, {0.0, kMaxLearningRate, true}, ctx.where);
   if (o.lr && !j.contains("relative_step")) o.relative_step = false;
 }
 
@@ -84,7 +84,7 @@ const ConfigTable<AdafactorOptions>& adafactor_table() {
           .number("eps2", &A::eps2, {0.0, 1.0, true}, "floor of the parameter scale")
           .number("clip_threshold", &A::clip_threshold, {0.0, 1e6, true}, "update clipping by RMS")
           .number("decay_rate", &A::decay_rate, {-10.0, 0.0, false, true}, "beta2_t = 1 - t^decay_rate (negative)")
-          .integer("step_offset", &A::step_offset, {0, 1'000'000'000},
+          .integer("step_offset", &A::step_offset, {0, kMaxConfigSteps},
                    "fine-tuning from a pretrained state: the second-moment decay restarts after this many steps")
           .optional_number("beta1", &A::beta1, {0.0, 1.0, false, true}, "first-moment decay; null = no first moment")
           .number("weight_decay", &A::weight_decay, {0.0, 1.0}, "decoupled weight decay")

@@ -43,9 +43,6 @@ double ScheduleConfig::lr_at(int64_t step) const {
 
 namespace {
 
-constexpr double kMaxRate = 1e3;  // far above any rate that trains; excludes overflowing typos
-constexpr int64_t kMaxSteps = 1'000'000'000;
-
 const ConfigTable<ScheduleConfig>& schedule_table() {
   using S = ScheduleConfig;
   static const ConfigTable<ScheduleConfig> table =
@@ -56,12 +53,13 @@ const ConfigTable<ScheduleConfig>& schedule_table() {
                    {"cosine", ScheduleKind::kCosine},
                    {"linear", ScheduleKind::kLinear}},
                   "shape after warmup; inverse_sqrt = peak_lr * sqrt(max(warmup, 1) / max(step, warmup, 1))")
-          .number("peak_lr", &S::peak_lr, {0.0, kMaxRate, true}, "rate at the end of warmup")
-          .integer("warmup_steps", &S::warmup_steps, {0, kMaxSteps},
+          .number("peak_lr", &S::peak_lr, {0.0, kMaxLearningRate, true}, "rate at the end of warmup")
+          .integer("warmup_steps", &S::warmup_steps, {0, kMaxConfigSteps},
                    "linear warmup from warmup_start_lr to peak_lr over these steps; 0 = none")
-          .number("warmup_start_lr", &S::warmup_start_lr, {0.0, kMaxRate}, "rate at step 0 of the warmup")
-          .integer("total_steps", &S::total_steps, {0, kMaxSteps}, "cosine/linear: the decay ends here (required)")
-          .number("final_lr", &S::final_lr, {0.0, kMaxRate}, "cosine/linear: rate at total_steps and after");
+          .number("warmup_start_lr", &S::warmup_start_lr, {0.0, kMaxLearningRate}, "rate at step 0 of the warmup")
+          .integer("total_steps", &S::total_steps, {0, kMaxConfigSteps},
+                   "cosine/linear: the decay ends here (required)")
+          .number("final_lr", &S::final_lr, {0.0, kMaxLearningRate}, "cosine/linear: rate at total_steps and after");
   return table;
 }
 

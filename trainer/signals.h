@@ -7,6 +7,5 @@ namespace symtune {
 
 void install_stop_signal_handlers();
 bool stop_requested();
-void request_stop();  // for tests
 
 }  // namespace symtune

@@ -14,7 +14,6 @@ using json = nlohmann::json;
 namespace {
 
 // Upper bounds keep a typo from turning into a run that cannot start or never ends.
-constexpr int64_t kMaxSteps = 1'000'000'000;
 constexpr int64_t kMaxRows = int64_t(1) << 20;
 
 void read_activation_checkpointing(const json& j, ModelSection& m, const FieldContext& ctx) {
@@ -76,11 +75,11 @@ const ConfigTable<TrainSection>& train_table() {
                     read_value(j, "output_dir", t.output_dir, ctx.where);
                     t.output_dir = resolve_path(t.output_dir, fs::current_path(), ctx.where + ".output_dir");
                   })
-          .integer("max_steps", &T::max_steps, {1, kMaxSteps}, "optimizer steps (paper: up to 4000)")
+          .integer("max_steps", &T::max_steps, {1, kMaxConfigSteps}, "optimizer steps (paper: up to 4000)")
           .integer("micro_batch_rows", &T::micro_batch_rows, {0, kMaxRows},
                    "rows per forward/backward (gradient accumulation); 0 = the whole per-rank batch")
-          .integer("log_every", &T::log_every, {1, kMaxSteps}, "steps between metric lines")
-          .integer("checkpoint_every", &T::checkpoint_every, {0, kMaxSteps},
+          .integer("log_every", &T::log_every, {1, kMaxConfigSteps}, "steps between metric lines")
+          .integer("checkpoint_every", &T::checkpoint_every, {0, kMaxConfigSteps},
                    "steps between checkpoints; 0 = only at the end")
           .integer("keep_checkpoints", &T::keep_checkpoints, {1, 1'000'000},
                    "newest complete checkpoints kept (the newest is never deleted)")
@@ -103,11 +102,14 @@ const ConfigTable<EvalSection>& eval_table() {
   using E = EvalSection;
   static const ConfigTable<EvalSection> table =
       ConfigTable<EvalSection>()
-          .integer("every", &E::every, {0, kMaxSteps}, "steps between held-out evaluations; 0 = none during training")
+          .integer("every", &E::every, {0, kMaxConfigSteps},
+                   "steps between held-out evaluations; 0 = none during training")
           .integer("loss_batches", &E::loss_batches, {0, 1'000'000}, "held-out batches for the loss")
           .integer("icl_examples", &E::icl_examples, {0, 1'000'000},
                    "held-out symbol-label ICL prompts scored per task and evaluation; 0 = none")
-          .integer("icl_exemplars_per_class", &E::icl_exemplars_per_class, {1, 64}, "in-context exemplars (paper: 4)");
+          .integer("icl_exemplars_per_class", &E::icl_exemplars_per_class, {1, 64}, "in-context exemplars (paper: 4)")
+          .integer("icl_max_input_tokens", &E::icl_max_input_tokens, {0, int64_t(1) << 20},
+                   "prompt budget of the ICL prompts; 0 = data.max_input_tokens");
   return table;
 }
 
