@@ -7,9 +7,10 @@
 namespace symtune::cli {
 
 c10::ScalarType parse_storage_dtype(const std::string& name) {
-  const DtypeChoice choice = parse_dtype_choice(name, "--dtype");
-  if (choice == DtypeChoice::kAuto) throw Error("--dtype: name the dtype to write, \"float32\" or \"bfloat16\"");
-  return resolve_dtype(choice, c10::Device(c10::kCPU));
+  if (name == "auto" || (name != "float32" && name != "fp32" && name != "bfloat16" && name != "bf16"))
+    throw Error("--dtype: the dtype to write must be \"float32\" (\"fp32\") or \"bfloat16\" (\"bf16\"), found \"" +
+                name + "\"");
+  return resolve_dtype(parse_dtype_choice(name, "--dtype"), c10::Device(c10::kCPU));
 }
 
 c10::ScalarType parse_compute_dtype(const std::string& name, const c10::Device& device) {

@@ -7,20 +7,12 @@
 #include "common/file_io.h"
 #include "common/json_keys.h"
 #include "model/model_config.h"
+#include "trainer/train_config.h"
 
 namespace symtune::cli {
 namespace fs = std::filesystem;
 
-nlohmann::json load_run_config(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_text_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
-  require_known_keys(j, {"model", "data", "optimizer", "schedule", "train", "eval"}, path);
-  return j;
-}
+nlohmann::json load_run_config(const std::string& path) { return read_run_config_json(path); }
 
 DataConfig data_config_from(const nlohmann::json& config, const std::string& path) {
   if (!config.contains("data")) throw Error(path + ": no 'data' section");

@@ -11,7 +11,8 @@
 
 namespace symtune::cli {
 
-// Parses the file; an unknown top-level section is an error naming the nearest valid one.
+// Parses the file and its "extends" chain; an unknown top-level section is an error naming the
+// nearest valid one.
 nlohmann::json load_run_config(const std::string& path);
 
 DataConfig data_config_from(const nlohmann::json& config, const std::string& path);

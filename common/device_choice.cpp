@@ -21,17 +21,6 @@ DeviceChoice parse_device_choice(const std::string& name, const std::string& whe
   throw Error(where + ": must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", found \"" + name + "\"");
 }
 
-std::string to_string(DtypeChoice choice) {
-  switch (choice) {
-    case DtypeChoice::kFloat32:
-      return "float32";
-    case DtypeChoice::kBFloat16:
-      return "bfloat16";
-    default:
-      return "auto";
-  }
-}
-
 std::string to_string(const DeviceChoice& choice) {
   switch (choice.kind) {
     case DeviceChoice::Kind::kCpu:

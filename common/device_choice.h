@@ -24,7 +24,6 @@ struct DeviceChoice {
 DtypeChoice parse_dtype_choice(const std::string& name, const std::string& where);
 DeviceChoice parse_device_choice(const std::string& name, const std::string& where);
 
-std::string to_string(DtypeChoice choice);
 std::string to_string(const DeviceChoice& choice);
 
 }  // namespace symtune

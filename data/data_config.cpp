@@ -67,7 +67,7 @@ const ConfigTable<DataConfig>& data_table() {
           .custom({"exemplars_per_class", "[min, max]", "[2, 10]", "1 <= min <= max <= 64",
                    "in-context exemplars per class and prompt, drawn uniformly (paper: 2-10)"},
                   read_exemplars_per_class)
-          .custom({"instruction_files", "list of paths", "[]", "relative to the config file",
+          .custom({"instruction_files", "list of paths", "[]", "relative to the config file; ${VAR} expanded",
                    "instruction JSONL ({\"input\", \"target\"} per line)"},
                   [](const json& j, D& c, const FieldContext& ctx) {
                     std::vector<std::string> files;
@@ -90,7 +90,8 @@ const ConfigTable<DataConfig>& data_table() {
                    "examples tried for a row's leftover space before it is padded")
           .integer("rows_per_batch", &D::rows_per_batch, {1, 1 << 20}, "global batch in rows (paper: 32)")
           .seed("seed", &D::seed, "seed of every draw of the data stream")
-          .custom({"tokenizer", "path", "\"\"", "a tokenizer.model or tokenizer.json, \"bytes\", or \"\"",
+          .custom({"tokenizer", "path", "\"\"",
+                   "a SentencePiece tokenizer.model, a folder holding a tokenizer, \"bytes\", or \"\"",
                    "\"\" = the model's own tokenizer"},
                   [](const json& j, D& c, const FieldContext& ctx) {
                     if (j.contains("tokenizer") && j["tokenizer"] == "bytes") c.tokenizer = "bytes";

@@ -40,7 +40,7 @@ const ConfigTable<ModelSection>& model_table() {
                     m.init_config = j["init_config"];
                   })
           .seed("init_seed", &M::init_seed, "seed of the initial weights of an init_config model")
-          .custom({"dtype", "string", "\"auto\"", "\"auto\", \"float32\", \"bfloat16\"",
+          .custom({"dtype", "string", "\"auto\"", "\"auto\", \"float32\" (\"fp32\"), \"bfloat16\" (\"bf16\")",
                    "auto = bfloat16 on CUDA, float32 on the CPU"},
                   [](const json& j, M& m, const FieldContext& ctx) {
                     std::string name;
@@ -157,6 +157,9 @@ void validate_across_sections(const TrainConfig& c, const std::string& origin) {
                 "schedules); set optimizer.relative_step to false");
   if (!c.schedule_given && !c.optimizer.relative_step && !c.optimizer.lr)
     throw Error(origin + ": no learning rate: give a 'schedule', optimizer.lr, or optimizer.relative_step: true");
+  if (c.eval.icl_max_input_tokens > 0 && c.eval.icl_max_input_tokens < 8)
+    throw Error(origin + ": eval.icl_max_input_tokens must be 0 (= data.max_input_tokens) or at least 8, found " +
+                std::to_string(c.eval.icl_max_input_tokens));
   if (c.eval.every > 0 && c.data.held_out_datasets.empty())
     throw Error(origin + ": eval.every > 0 needs data.held_out_datasets to evaluate on");
 }
@@ -197,9 +200,9 @@ TrainConfig parse_train_config(json config, const std::string& origin, const std
   return c;
 }
 
-namespace {
 // A config may start from another: {"extends": "base.json", ...} is base.json with this file's
 // keys merged over it (RFC 7396 merge patch), so ablations state only what they change.
+namespace {
 json read_config_with_bases(const fs::path& path, int depth) {
   if (depth > 8) throw Error(path.string() + ": 'extends' chain deeper than 8 (a cycle?)");
   json j;
@@ -218,6 +221,12 @@ json read_config_with_bases(const fs::path& path, int depth) {
   return merged;
 }
 }  // namespace
+
+nlohmann::json read_run_config_json(const std::string& path) {
+  json j = read_config_with_bases(path, 0);
+  require_known_keys(j, run_config_sections(), path);
+  return j;
+}
 
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
   return parse_train_config(read_config_with_bases(path, 0), path, fs::absolute(path).parent_path().string(),

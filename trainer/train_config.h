@@ -83,6 +83,10 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 TrainConfig parse_train_config(nlohmann::json config, const std::string& origin, const std::string& base_dir,
                                const std::vector<std::string>& overrides = {});
 
+// A run config file as JSON, with its "extends" chain merged; an unknown top-level section is an
+// Error naming the nearest valid one. For commands that read only some sections (symtune data).
+nlohmann::json read_run_config_json(const std::string& path);
+
 // The top-level sections of a run config, in order.
 const std::vector<std::string>& run_config_sections();
 

@@ -77,7 +77,7 @@ printf 'not a checkpoint' >"$work/x.bin"
 expect_error "convert of a foreign file" "x.bin" "$bin" convert --from llama2c "$work/x.bin" --tokenizer "$work/none.model" --out "$work/o"
 expect_error "convert from an unknown format" "--from" "$bin" convert --from onnx "$work/x.bin" --out "$work/o"
 expect_error "convert of a file that is not GGUF" "x.bin: not a GGUF file" "$bin" convert --from gguf "$work/x.bin" --out "$work/o"
-expect_error "bad dtype" '--dtype: must be "auto", "float32" ("fp32") or "bfloat16" ("bf16"), found "float64"' "$bin" export --model "$work/absent" --out "$work/o" --dtype float64
+expect_error "bad dtype" '--dtype: the dtype to write must be "float32" ("fp32") or "bfloat16" ("bf16"), found "float64"' "$bin" export --model "$work/absent" --out "$work/o" --dtype float64
 
 
 # Config values of the wrong JSON type, in every section: named, with what was expected; nothing
