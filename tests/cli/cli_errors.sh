@@ -29,10 +29,22 @@ expect_ok() {  # expect_ok "what" "pattern in stdout" command...
   fi
 }
 
-expect_ok "--help lists every subcommand" "generate" "$bin" --help
-for cmd in convert export generate inspect; do
-  expect_ok "$cmd --help documents its options" "--" "$bin" "$cmd" --help
-done
+expect_help() {  # expect_help "CMD" NAME...: CMD --help (one run) shows every NAME
+  local cmd=$1 missing=(); shift
+  "$bin" $cmd --help >"$work/help" 2>&1
+  for name in "$@"; do grep -q -- "$name" "$work/help" || missing+=("$name"); done
+  if [ ${#missing[@]} -eq 0 ]; then echo "ok: ${cmd:-symtune} --help shows $*"; passed=$((passed + 1))
+  else echo "FAIL: ${cmd:-symtune} --help lacks ${missing[*]}"; failures=$((failures + 1)); fi
+}
+expect_help "" "  convert " "  export " "  generate " "  inspect " "  data " "  train " "  eval " "  compare " \
+  "  ablate " "  tokenize "
+expect_help convert --from --tokenizer --out --dtype
+expect_help export --model --out --dtype --max-shard-mb
+expect_help generate --model --prompt --max-new-tokens --temperature --top-k --seed
+expect_help inspect --model --no-tokenizer
+expect_help train --config --set --resume --config-reference
+expect_help eval --model --suite --out --tasks
+expect_help ablate --config --ratios --print-commands
 expect_error "no subcommand" "subcommand" "$bin"
 expect_error "unknown option" "--bogus" "$bin" inspect --model "$work" --bogus
 expect_error "missing model directory" "$work/absent: model directory not found" "$bin" inspect --model "$work/absent"
@@ -49,7 +61,7 @@ mkdir -p "$work/noweights" && cp "$work/noweights.json" "$work/noweights/config.
 expect_error "no weights" "no model.safetensors" "$bin" inspect --model "$work/noweights"
 mkdir -p "$work/trunc" && cp "$work/noweights.json" "$work/trunc/config.json"
 printf '\x10\x00\x00\x00\x00\x00\x00\x00{"a":' >"$work/trunc/model.safetensors"
-expect_error "truncated safetensors" "model.safetensors" "$bin" inspect --model "$work/trunc"
+expect_error "truncated safetensors" "trunc/model.safetensors: header length" "$bin" inspect --model "$work/trunc"
 # A one-layer Llama whose safetensors are written by hand: header length, JSON, data.
 tiny_config='{"architectures":["LlamaForCausalLM"],"vocab_size":4,"hidden_size":2,"intermediate_size":2,"num_hidden_layers":1,"num_attention_heads":1}'
 write_safetensors() {  # write_safetensors FILE HEADER_JSON DATA_BYTES
@@ -74,8 +86,8 @@ mkdir -p "$work/past" && echo "$tiny_config" >"$work/past/config.json" && cp "$w
 expect_error "tensor past the end of the file" "run past the end of the data section" "$bin" inspect --model "$work/past"
 
 printf 'not a checkpoint' >"$work/x.bin"
-expect_error "convert of a foreign file" "x.bin" "$bin" convert --from llama2c "$work/x.bin" --tokenizer "$work/none.model" --out "$work/o"
-expect_error "convert from an unknown format" "--from" "$bin" convert --from onnx "$work/x.bin" --out "$work/o"
+expect_error "convert of a foreign file" "x.bin: truncated: 16 bytes, a llama2.c header needs 28" "$bin" convert --from llama2c "$work/x.bin" --tokenizer "$work/none.model" --out "$work/o"
+expect_error "convert from an unknown format" "--from: onnx not in {llama2c,gguf}" "$bin" convert --from onnx "$work/x.bin" --out "$work/o"
 expect_error "convert of a file that is not GGUF" "x.bin: not a GGUF file" "$bin" convert --from gguf "$work/x.bin" --out "$work/o"
 expect_error "bad dtype" '--dtype: the dtype to write must be "float32" ("fp32") or "bfloat16" ("bf16"), found "float64"' "$bin" export --model "$work/absent" --out "$work/o" --dtype float64
 

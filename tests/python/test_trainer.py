@@ -20,6 +20,9 @@ import sys
 import tempfile
 import time
 
+from harness import require_modules  # noqa: E402  (first: it checks the imports below)
+require_modules('torch', 'safetensors')
+
 from safetensors.torch import load_file
 import torch
 
@@ -78,6 +81,11 @@ def test_exact_resume(tmp):
     r1 = train(cfg, "--set", "train.max_steps=10")
     r2 = train(cfg, "--resume", "auto")
     check(r1.returncode == 0 and r2.returncode == 0, "10 steps, then a resumed 10", r2.stderr[-500:])
+    # A resume that silently started afresh would reach the same weights: it must say where it resumed.
+    check("resumed from" in r2.stdout and "step_00000010 at step 10" in r2.stdout,
+          "the second run says it resumed from step_00000010 at step 10", r2.stdout[-300:])
+    steps = [r["step"] for r in map(json.loads, open(os.path.join(split, "metrics.jsonl"))) if "loss" in r]
+    check(steps == list(range(1, 21)), "each step 1-20 is logged exactly once across the two runs", f"{steps}")
     s_name, s_w, s_opt = final_weights(straight)
     p_name, p_w, p_opt = final_weights(split)
     check(s_name == p_name == "step_00000020", "both end at step 20", f"{s_name} {p_name}")
@@ -92,38 +100,67 @@ def test_exact_resume(tmp):
 RUN_SECONDS = 2.0
 
 
+def partial_checkpoints(run_dir):
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    return [d for d in (os.listdir(ckpt_dir) if os.path.isdir(ckpt_dir) else []) if ".partial" in d]
+
+
+def kill_run(cfg, run_dir, delay_s, targeted):
+    """One attempt: starts the run and SIGKILLs it after delay_s, or (targeted) at the first
+    checkpoint write under way after delay_s (a .partial folder exists; each write is stretched
+    by 150 ms), so targeted kills hit writes at different steps.
+    Returns whether the kill hit a running process, and inside a write when targeted."""
+    if os.path.exists(run_dir):
+        subprocess.run(["rm", "-rf", run_dir])
+    env = dict(os.environ, SYMTUNE_DEBUG_CHECKPOINT_PAUSE_MS="150") if targeted else None
+    proc = subprocess.Popen([BIN, "train", "--config", cfg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env)
+    if targeted:
+        time.sleep(delay_s)
+        deadline = time.monotonic() + RUN_SECONDS + 10
+        while proc.poll() is None and not partial_checkpoints(run_dir) and time.monotonic() < deadline:
+            time.sleep(0.005)
+    else:
+        time.sleep(delay_s)
+    landed = proc.poll() is None and (not targeted or bool(partial_checkpoints(run_dir)))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return landed
+
+
 def test_sigkill(tmp, reference_weights, trials):
-    """Kills land at random moments of a run that checkpoints every 2 steps; a kill that comes
-    after the run ended does not count, and the trial is drawn again."""
+    """Even trials kill at a random moment of a run that checkpoints every 2 steps; odd trials
+    kill inside a checkpoint write. A kill that finds the run already ended (or, for odd trials,
+    not writing) does not count and is drawn again; a trial with no kill that counts fails."""
     rng = random.Random(1234)
     inside_writes = 0
     for trial in range(trials):
         run_dir = os.path.join(tmp, f"kill{trial}")
         cfg = write_config(os.path.join(tmp, f"kill{trial}.json"), tiny_config(run_dir, checkpoint_every=2,
                                                                               keep_checkpoints=2))
-        for attempt in range(20):
-            if os.path.exists(run_dir):
-                subprocess.run(["rm", "-rf", run_dir])
-            # Odd trials stretch each checkpoint write by 150 ms, so kills often land inside one.
-            env = dict(os.environ, SYMTUNE_DEBUG_CHECKPOINT_PAUSE_MS="150") if trial % 2 else None
-            proc = subprocess.Popen([BIN, "train", "--config", cfg], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, env=env)
-            time.sleep(rng.uniform(0.1, 0.95) * (RUN_SECONDS + (1.5 if trial % 2 else 0)))
-            alive = proc.poll() is None
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            if alive:
-                break
+        targeted = trial % 2 == 1
+        landed = any(kill_run(cfg, run_dir, rng.uniform(0.1, 0.95) * RUN_SECONDS, targeted) for _ in range(20))
+        if not check(landed, f"SIGKILL trial {trial + 1}: the kill hit a running process"
+                     + (" inside a checkpoint write" if targeted else "")):
+            continue
         ckpt_dir = os.path.join(run_dir, "checkpoints")
-        left = os.listdir(ckpt_dir) if os.path.isdir(ckpt_dir) else []
+        left = sorted(os.listdir(ckpt_dir)) if os.path.isdir(ckpt_dir) else []
         inside_writes += any(".partial" in d for d in left)
+        complete = [d for d in left if "." not in d and os.path.exists(os.path.join(ckpt_dir, d, "COMPLETE"))]
         r = train(cfg, "--resume", "auto")
         ok = r.returncode == 0
+        # Resumed from the newest complete checkpoint the kill left, or afresh when there was none.
+        said = (f"{complete[-1]} at step {int(complete[-1][5:])}" in r.stdout) if complete else \
+            "starting fresh" in r.stdout
+        check(said, f"SIGKILL trial {trial + 1}: resumed from {complete[-1] if complete else 'nothing (fresh start)'}",
+              r.stdout[-300:])
         name, weights, _ = final_weights(run_dir) if ok else ("", {}, {})
         check(ok and name == "step_00000020" and same_tensors(weights, reference_weights),
-              f"SIGKILL trial {trial + 1} (killed with {sorted(left)}): resumed to step 20 with the uninterrupted "
+              f"SIGKILL trial {trial + 1} (killed with {left}): resumed to step 20 with the uninterrupted "
               "run's weights", r.stderr[-400:])
-    print(f"{inside_writes} of {trials} kills landed inside a checkpoint write (a .partial folder was left)")
+    check(inside_writes >= trials // 2,
+          f"{inside_writes} of {trials} kills landed inside a checkpoint write (a .partial folder was left; "
+          f"at least {trials // 2} required)")
 
 
 def test_sigterm(tmp):
@@ -134,8 +171,11 @@ def test_sigterm(tmp):
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     ckpts = [d for d in os.listdir(os.path.join(run_dir, "checkpoints")) if d.startswith("step_") and "." not in d]
-    check(proc.returncode == 0 and len(ckpts) == 1 and "stop requested" in out,
-          "SIGTERM: the step finishes, a checkpoint is written, exit 0", f"rc {proc.returncode} {ckpts} {err[-300:]}")
+    last_logged = max(r["step"] for r in map(json.loads, open(os.path.join(run_dir, "metrics.jsonl"))) if "loss" in r)
+    complete = len(ckpts) == 1 and os.path.exists(os.path.join(run_dir, "checkpoints", ckpts[0], "COMPLETE"))
+    check(proc.returncode == 0 and complete and ckpts[0] == f"step_{last_logged:08d}" and "stop requested" in out,
+          "SIGTERM: the step finishes, a complete checkpoint of the last logged step is written, exit 0",
+          f"rc {proc.returncode} {ckpts} last logged {last_logged} {err[-300:]}")
 
 
 def test_nonfinite(tmp):

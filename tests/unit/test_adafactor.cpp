@@ -292,6 +292,13 @@ TEST(LrSchedule, WarmupComposesWithEveryDecay) {
     EXPECT_DOUBLE_EQ(c.lr_at(5), 0.5);
     EXPECT_DOUBLE_EQ(c.lr_at(10), 1.0);
   }
+  c.kind = ScheduleKind::kConstant;
+  EXPECT_DOUBLE_EQ(c.lr_at(50), 1.0);
+  EXPECT_DOUBLE_EQ(c.lr_at(5000), 1.0);
+  c.kind = ScheduleKind::kLinear;
+  EXPECT_DOUBLE_EQ(c.lr_at(60), 1.0 - 0.9 * 0.5);
+  EXPECT_DOUBLE_EQ(c.lr_at(110), 0.1);
+  EXPECT_DOUBLE_EQ(c.lr_at(500), 0.1);
   c.kind = ScheduleKind::kInverseSqrt;
   EXPECT_DOUBLE_EQ(c.lr_at(40), std::sqrt(10.0 / 40.0));
   c.kind = ScheduleKind::kCosine;

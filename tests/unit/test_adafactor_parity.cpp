@@ -16,8 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-// Relative error: max |ours - HF| / max |HF| per tensor. The bound; fp32 rounding
-// differences (batched reductions vs per-tensor ones) stay near 1e-7 over 100 steps.
+// Relative error: max |ours - HF| / max |HF| per tensor. fp32 rounding differences (batched
+// reductions against per-tensor ones, double sums in the fused passes) measured at most 1.1e-6
+// over 100 steps (CpuFused); the bound leaves a factor of 9 for other CPUs' vector units.
 constexpr double kRelativeTolerance = 1e-5;
 
 fs::path adafactor_fixtures() {
@@ -42,7 +43,8 @@ class AdafactorParity : public ::testing::TestWithParam<ParityPath> {};
 
 TEST_P(AdafactorParity, MatchesTransformersForHundredStepsInEveryMode) {
   const fs::path dir = adafactor_fixtures();
-  if (dir.empty()) GTEST_SKIP() << "SYMTUNE_ADAFACTOR_FIXTURES not set; run via ctest";
+  SYMTUNE_REQUIRE(!dir.empty() && fs::exists(dir / "cases.json"),
+                  "Adafactor fixtures (run via ctest: make_adafactor_fixtures.py writes them)");
   const c10::Device device(GetParam().device);
   if (device.is_cuda() && !torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   std::ifstream in(dir / "cases.json");

@@ -2,6 +2,8 @@
 // paper's shapes, packing, resumable and rank-independent batches, and bad input.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -142,6 +144,16 @@ TEST_F(DataTest, SymbolPromptsMapEachLabelToOneSymbolUsedConsistently) {
     EXPECT_LE(k, 10);
     for (const auto& [label, n] : counts) EXPECT_EQ(n, k) << "same k for every class";
     EXPECT_EQ(ex.target, " " + ex.label_strings[ex.query_label]);
+    // Each exemplar ("example i of <label>. ...") ends with its own label's symbol, and the query
+    // is an example of the query's label: one mapping, used throughout the prompt.
+    for (const auto& e : ex.exemplars)
+      for (size_t label = 0; label < d.labels.size(); ++label)
+        if (e.find(" of " + d.labels[label] + ".") != std::string::npos) {
+          const std::string shown = " " + ex.label_strings[label];
+          EXPECT_TRUE(e.size() > shown.size() && e.compare(e.size() - shown.size(), shown.size(), shown) == 0)
+              << "exemplar of " << d.labels[label] << " shows another symbol: " << e;
+        }
+    EXPECT_NE(ex.query.find(" of " + d.labels[ex.query_label] + "."), std::string::npos) << ex.query;
     // The natural label names never appear: no instruction, no leaked labels.
     const std::string text = ex.input();
     EXPECT_EQ(ex.prefix, "");
@@ -233,6 +245,7 @@ TEST_F(DataTest, MixtureFractionHoldsWithinTwoPercentOverTenThousandExamples) {
     int symbol = 0;
     for (uint64_t i = 0; i < 10000; ++i) symbol += source.example(i, 0).kind == "symbol";
     EXPECT_NEAR(symbol / 10000.0, fraction, 0.02) << "fraction " << fraction;
+    if (fraction == 0.0 || fraction == 1.0) EXPECT_EQ(symbol, fraction * 10000) << "all or nothing means exactly that";
   }
 }
 
@@ -247,16 +260,26 @@ TEST_F(DataTest, PackingKeepsTheMixtureOfRowsAndTokens) {
   c.max_target_tokens = 64;
   auto source = std::make_shared<ExampleSource>(c);
   BatchStream stream(source, std::make_shared<ByteTokenizer>());
-  StreamCounters counters;
   int symbol_rows = 0;
+  int64_t symbol_tokens = 0, all_tokens = 0;
   const int rows = 2000;
   for (int r = 0; r < rows; ++r) {
     StreamCounters row_counters;
     stream.row(static_cast<uint64_t>(r), &row_counters);
     symbol_rows += row_counters.by_kind.count("symbol") > 0;
     EXPECT_EQ(row_counters.by_kind.size(), 1u) << "rows are homogeneous";
+    for (const auto& [kind, tokens] : row_counters.tokens_by_kind) {
+      all_tokens += tokens;
+      if (kind == "symbol") symbol_tokens += tokens;
+    }
   }
+  // 2000 rows with p = 0.7: one standard deviation is 1 point.
   EXPECT_NEAR(symbol_rows / double(rows), 0.7, 0.02);
+  // Rows are packed nearly full whatever their kind, so the real tokens keep the share too,
+  // within the few points by which long symbol prompts leave more padding (0.678 measured).
+  std::printf("symbol share: %.3f of rows, %.3f of tokens\n", symbol_rows / double(rows),
+              symbol_tokens / double(all_tokens));
+  EXPECT_NEAR(symbol_tokens / double(all_tokens), 0.7, 0.03);
 }
 
 TEST_F(DataTest, DatasetWeightingIsUniformProportionalOrCapped) {
@@ -322,7 +345,27 @@ TEST_F(DataTest, LengthsNeverExceedTheLimitsTheQueryIsNeverCutAndLossCoversExact
         EXPECT_EQ(batch.segment_ids[i], batch.segment_ids[i + 1]) << "a label never crosses examples";
         EXPECT_EQ(batch.position_ids[i + 1], batch.position_ids[i] + 1);
       }
-      (void)loss_positions;
+      EXPECT_GT(loss_positions, 0) << "row " << r << " carries no loss";
+      // Per example (a run of one segment id): its labels are one contiguous run ending one
+      // before its last token, the last label EOS; padding (token 0) carries none.
+      std::map<int64_t, std::vector<int64_t>> labelled;
+      std::map<int64_t, int64_t> last;
+      for (int64_t t = 0; t < batch.seq; ++t) {
+        const int64_t i = r * batch.seq + t;
+        last[batch.segment_ids[i]] = t;
+        if (batch.labels[i] != -100) labelled[batch.segment_ids[i]].push_back(t);
+      }
+      for (const auto& [segment, end] : last) {
+        const std::vector<int64_t>& l = labelled[segment];
+        if (batch.tokens[r * batch.seq + end] == 0) {
+          EXPECT_TRUE(l.empty()) << "padding carries a label";
+          continue;
+        }
+        ASSERT_FALSE(l.empty()) << "example " << segment << " of row " << r << " has no target";
+        EXPECT_EQ(l.back() - l.front() + 1, static_cast<int64_t>(l.size())) << "the target is one run";
+        EXPECT_EQ(l.back(), end - 1) << "the target ends the example";
+        EXPECT_EQ(batch.labels[r * batch.seq + l.back()], 2) << "the last label is EOS";
+      }
     }
     int64_t labelled = 0;
     for (int64_t v : batch.labels) labelled += v != -100;
@@ -350,6 +393,17 @@ TEST_F(DataTest, PackedRowsRestartPositionsPerExampleAndPadOnlyTheTail) {
     }
   }
   EXPECT_GT(b.examples, b.rows) << "packing puts several examples in a row";
+  // Padding (token 0, no label) only after a row's last example, and counted.
+  int64_t padding = 0;
+  for (int64_t r = 0; r < b.rows; ++r) {
+    int64_t t = 0;
+    while (t < b.seq && b.tokens[r * b.seq + t] != 0) ++t;
+    for (; t < b.seq; ++t, ++padding) {
+      EXPECT_EQ(b.tokens[r * b.seq + t], 0) << "a real token after padding in row " << r;
+      EXPECT_EQ(b.labels[r * b.seq + t], -100);
+    }
+  }
+  EXPECT_EQ(padding, b.padding_tokens);
   DataConfig unpacked = config();
   unpacked.pack = false;
   BatchStream single(std::make_shared<ExampleSource>(unpacked), std::make_shared<ByteTokenizer>());

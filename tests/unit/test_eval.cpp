@@ -55,6 +55,65 @@ TEST(IclScoring, ScoresAreTheSummedLogProbabilitiesOfEachCandidate) {
   }
 }
 
+// A model over the byte tokenizer whose next-token distribution is the same at every position
+// (every embedding is one vector), strongly favouring the bytes of " yes" and EOS. Rank
+// classification with it always answers "yes" when "yes" and "no" are the candidates, so the
+// accuracy of a task is known by hand from its queries' labels alone.
+std::unique_ptr<Transformer> always_yes_model() {
+  ModelConfig c = parse_model_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":259,"hidden_size":4,
+    "intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":1,"bos_token_id":1,"eos_token_id":2})",
+                                     "test");
+  TransformerWeights w = Transformer::random_weights(c, 1, at::kFloat);
+  w.blocks[0].o_proj_CxHD.zero_();  // blocks add nothing: hidden = the (shared) embedding
+  w.blocks[0].down_proj_CxF.zero_();
+  w.embed_VxC = at::zeros({259, 4});
+  w.embed_VxC.select(1, 0).fill_(1.0);
+  w.lm_head_VxC = at::zeros({259, 4});
+  for (int64_t favoured : {int64_t(' ') + 3, int64_t('y') + 3, int64_t('e') + 3, int64_t('s') + 3, int64_t(2)})
+    w.lm_head_VxC[favoured][0] = 10.0;
+  return std::make_unique<Transformer>(c, std::move(w));
+}
+
+// `yes_queries` test examples labelled "yes" and `no_queries` labelled "no"; 4 training
+// examples of each label for the exemplars.
+ClassificationDataset yes_no_dataset(int yes_queries, int no_queries) {
+  ClassificationDataset d;
+  d.name = "yes_no";
+  d.labels = {"no", "yes"};
+  for (int i = 0; i < 8; ++i) d.train.push_back({"train text " + std::to_string(i), "", i % 2});
+  for (int i = 0; i < yes_queries + no_queries; ++i)
+    d.test.push_back({"query " + std::to_string(i), "", i < yes_queries ? 1 : 0});
+  d.train_by_label = d.indices_by_label(d.train);
+  return d;
+}
+
+TEST(IclScoring, AccuracyCountsTheQueriesWhoseBestCandidateIsTheirLabel) {
+  auto model = always_yes_model();
+  auto tok = make_byte_tokenizer();
+  IclOptions natural;
+  natural.k_min = natural.k_max = 2;
+  natural.labels = LabelMode::kNatural;
+  IclOptions flipped = natural;
+  flipped.labels = LabelMode::kFlipped;  // the query's target is the other label's name
+  struct Case {
+    int yes, no;
+    IclOptions options;
+    int64_t correct;  // by hand: the model answers "yes" to every query
+  };
+  for (const Case& c :
+       {Case{3, 0, natural, 12}, Case{0, 3, natural, 0}, Case{3, 0, flipped, 0}, Case{0, 3, flipped, 12}}) {
+    const IclTaskResult r = evaluate_icl_task(*model, *tok, yes_no_dataset(c.yes, c.no), {}, c.options, 12, 5, 400);
+    EXPECT_EQ(r.examples, 12);
+    EXPECT_EQ(r.correct, c.correct) << c.yes << " yes / " << c.no << " no queries, "
+                                    << (c.options.labels == LabelMode::kFlipped ? "flipped" : "natural");
+    EXPECT_DOUBLE_EQ(r.accuracy(), c.correct / 12.0);
+  }
+  // A prompt whose query alone exceeds the budget is not scored, and not counted.
+  const IclTaskResult none = evaluate_icl_task(*model, *tok, yes_no_dataset(3, 0), {}, natural, 5, 5, 8);
+  EXPECT_EQ(none.examples, 0);
+  EXPECT_EQ(none.correct, 0);
+}
+
 TEST(OpenTasks, ListParsingAcceptsWellFormedListsOnly) {
   EXPECT_EQ(parse_int_list(" [4, 5]\nInput: [1]"), (std::vector<int64_t>{4, 5}));
   EXPECT_EQ(parse_int_list("[]"), std::vector<int64_t>{});
@@ -71,9 +130,14 @@ TEST(OpenTasks, ListParsingAcceptsWellFormedListsOnly) {
 
 TEST(OpenTasks, TuringConceptsComputeTheirProgramsDeterministically) {
   const OpenTask reverse = make_turing_concept_task("reverse", 20, 3);
+  EXPECT_EQ(reverse.examples.size(), 20u);
   for (const auto& [in, out] : reverse.examples) EXPECT_EQ(out, std::string(in.rbegin(), in.rend()));
   const OpenTask xors = make_turing_concept_task("xor_neighbours", 5, 3);
-  for (const auto& [in, out] : xors.examples) EXPECT_EQ(out.size(), in.size() - 1);
+  EXPECT_EQ(xors.examples.size(), 5u);
+  for (const auto& [in, out] : xors.examples) {
+    ASSERT_EQ(out.size(), in.size() - 1);
+    for (size_t i = 0; i + 1 < in.size(); ++i) EXPECT_EQ(out[i], in[i] == in[i + 1] ? '0' : '1') << in;
+  }
   EXPECT_EQ(make_turing_concept_task("sort", 8, 9).examples, make_turing_concept_task("sort", 8, 9).examples);
   EXPECT_NE(make_turing_concept_task("sort", 8, 9).examples, make_turing_concept_task("sort", 8, 10).examples);
   EXPECT_GE(turing_concept_names().size(), 16u);
@@ -97,7 +161,16 @@ TEST(EvalSuites, TheSameModelGivesTheSameReport) {
     const auto a = run_eval_suite(suite, model, *tok, o);
     const auto b = run_eval_suite(suite, model, *tok, o);
     EXPECT_EQ(a.dump(), b.dump()) << suite;
-    EXPECT_FALSE(a["settings"].empty()) << suite;
+    ASSERT_FALSE(a["settings"].empty()) << suite;
+    for (const auto& setting : a["settings"]) {
+      double sum = 0;
+      for (const auto& t : setting["tasks"]) {
+        EXPECT_EQ(t["n"], 8) << suite;  // every query of the 8 asked for is scored
+        EXPECT_DOUBLE_EQ(t["accuracy"].get<double>(), t["correct"].get<double>() / 8) << suite;
+        sum += t["accuracy"].get<double>();
+      }
+      EXPECT_DOUBLE_EQ(setting["mean"].get<double>(), sum / static_cast<double>(setting["tasks"].size())) << suite;
+    }
   }
   const auto icl = run_eval_suite("icl", model, *tok, o);
   EXPECT_EQ(icl["settings"].size(), 4u);  // {instruction or not} x {natural labels, symbols}

@@ -37,16 +37,21 @@ Fixture read_fixture(const fs::path& dir) {
 
 class HfParity : public ::testing::TestWithParam<std::string> {
  protected:
+  // The fixture folder of this case. Outside ctest (no SYMTUNE_HF_FIXTURES), or when the
+  // generator could not run (no transformers), the test skips, or fails under CI; a generator
+  // that ran but wrote no folder for this case is a failure everywhere.
   fs::path case_dir() const {
-    fs::path root = test::hf_fixtures_dir();
-    if (root.empty() || !fs::exists(root / GetParam())) return {};
-    return root / GetParam();
+    const fs::path root = test::hf_fixtures_dir();
+    if (root.empty() || !fs::exists(root)) return {};
+    EXPECT_TRUE(fs::exists(root / GetParam())) << "make_hf_fixtures.py wrote no fixture for " << GetParam();
+    return fs::exists(root / GetParam()) ? root / GetParam() : fs::path();
   }
 };
 
 TEST_P(HfParity, LogitsMatchTransformersInFp32WithAndWithoutPacking) {
   const fs::path dir = case_dir();
-  if (dir.empty()) GTEST_SKIP() << "SYMTUNE_HF_FIXTURES not set; run via ctest (make_hf_fixtures.py writes them)";
+  if (HasFailure()) return;
+  SYMTUNE_REQUIRE(!dir.empty(), "HF fixtures (run via ctest: make_hf_fixtures.py writes them)");
   Fixture fx = read_fixture(dir);
   auto ref = SafetensorsFile::open(dir / "reference.safetensors");
   auto model = load_pretrained(dir);
@@ -65,7 +70,8 @@ TEST_P(HfParity, LogitsMatchTransformersInFp32WithAndWithoutPacking) {
 
 TEST_P(HfParity, LogitsMatchTransformersInBf16OnCuda) {
   const fs::path dir = case_dir();
-  if (dir.empty()) GTEST_SKIP() << "no fixtures";
+  if (HasFailure()) return;
+  SYMTUNE_REQUIRE(!dir.empty(), "HF fixtures (run via ctest: make_hf_fixtures.py writes them)");
   if (!torch::cuda::is_available() || !fs::exists(dir / "reference_bf16_cuda.safetensors"))
     GTEST_SKIP() << "needs a CUDA device and fixtures written on it";
   Fixture fx = read_fixture(dir);

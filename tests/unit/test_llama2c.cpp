@@ -1,5 +1,7 @@
-// A real pretrained model: llama2.c's stories260K, converted, must reproduce the documented
-// greedy continuation token for token (shared/data/models/stories260K/README.md).
+// llama2.c import. A real pretrained model: stories260K, converted, must reproduce the
+// documented greedy continuation token for token (shared/data/models/stories260K/README.md);
+// the layout cases (untied heads, truncation, export round trip) run on checkpoints the tests
+// write themselves.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -19,8 +21,30 @@ namespace fs = std::filesystem;
 
 fs::path stories_dir() { return test::shared_data_dir() / "models" / "stories260K"; }
 
+// A llama2.c legacy checkpoint made here (the tests below need no shared data): the 7-int32
+// header, then normal(0, 0.1) floats in llama2.c's order, rotary tables included. A negative
+// vocab_size marks an untied head, whose classifier follows at the end.
+struct Llama2cShape {
+  int32_t dim = 16, hidden = 24, layers = 2, heads = 4, kv_heads = 2, vocab = 40, seq_len = 8;
+  bool tied = true;
+  int64_t floats() const {
+    const int64_t kv_dim = int64_t(kv_heads) * (dim / heads);
+    return int64_t(vocab) * dim + int64_t(layers) * (2 * dim + 2 * dim * dim + 2 * dim * kv_dim + 3 * dim * hidden) +
+           dim + int64_t(seq_len) * (dim / heads) + (tied ? 0 : int64_t(vocab) * dim);
+  }
+};
+
+std::string llama2c_bytes(const Llama2cShape& s, uint64_t seed) {
+  const int32_t header[7] = {s.dim, s.hidden, s.layers, s.heads, s.kv_heads, s.tied ? s.vocab : -s.vocab, s.seq_len};
+  at::Tensor values = at::randn({s.floats()}, at::detail::createCPUGenerator(seed)) * 0.1;
+  std::string bytes(sizeof(header) + values.numel() * sizeof(float), '\0');
+  std::memcpy(bytes.data(), header, sizeof(header));
+  std::memcpy(bytes.data() + sizeof(header), values.data_ptr<float>(), values.numel() * sizeof(float));
+  return bytes;
+}
+
 TEST(Llama2cImport, Stories260KReproducesTheDocumentedGreedyText) {
-  if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found: " << stories_dir();
+  SYMTUNE_REQUIRE(fs::exists(stories_dir() / "stories260K.bin"), "shared data: " << stories_dir());
   auto model = import_llama2c(stories_dir() / "stories260K.bin");
   EXPECT_EQ(model->config().num_parameters(), 260032);
   auto tok = load_sentencepiece(stories_dir() / "tok512.model");
@@ -45,41 +69,45 @@ TEST(Llama2cImport, Stories260KReproducesTheDocumentedGreedyText) {
 }
 
 TEST(Llama2cImport, ConvertedDirectoryLoadsWithIdenticalLogits) {
-  if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found";
   test::ScratchDir dir;
-  auto model = import_llama2c(stories_dir() / "stories260K.bin");
+  const Llama2cShape shape;
+  test::write_bytes(dir / "tiny.bin", llama2c_bytes(shape, 3));
+  auto model = import_llama2c(dir / "tiny.bin");
+  EXPECT_EQ(model->config().num_layers, 2);
+  EXPECT_EQ(model->config().num_kv_heads, 2);
   save_pretrained(*model, dir / "hf");
   auto loaded = load_pretrained(dir / "hf");
   at::NoGradGuard no_grad;
-  at::Tensor ids = at::randint(0, 512, {2, 20}, at::kLong);
-  EXPECT_TRUE(at::equal(model->forward(ids), loaded->forward(ids)));
+  at::Tensor ids = at::randint(0, shape.vocab, {2, 8}, at::kLong);
+  const at::Tensor logits = model->forward(ids);
+  EXPECT_TRUE(at::equal(logits, loaded->forward(ids)));
+  EXPECT_GT(logits.abs().max().item<double>(), 1e-3);  // a model that computes something
 }
 
 TEST(Llama2cImport, SeparateClassifierIsReadWhenVocabSizeIsNegative) {
-  // Rewrite stories260K with a negative vocab_size and a classifier appended: llama2.c's
+  // A checkpoint rewritten with a negative vocab_size and a classifier appended: llama2.c's
   // layout for untied heads. With the classifier equal to the embedding the logits must not
   // change; with a different one they must.
-  if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found";
   test::ScratchDir dir;
-  const std::string bytes = read_text_file(stories_dir() / "stories260K.bin");
-  int32_t vocab = 0;
-  std::memcpy(&vocab, bytes.data() + 5 * 4, 4);
-  ASSERT_EQ(vocab, 512);
-  const int32_t negative = -vocab;
+  const Llama2cShape shape;
+  const std::string bytes = llama2c_bytes(shape, 5);
+  test::write_bytes(dir / "tied.bin", bytes);
   std::string untied = bytes;
+  const int32_t negative = -shape.vocab;
   std::memcpy(untied.data() + 5 * 4, &negative, 4);
-  const std::string embedding = bytes.substr(28, 512 * 64 * 4);
+  const std::string embedding = bytes.substr(28, size_t(shape.vocab) * shape.dim * 4);
   test::write_bytes(dir / "same_head.bin", untied + embedding);
   std::string other = embedding;
   for (size_t i = 0; i < other.size(); i += 4) other[i + 3] = static_cast<char>(other[i + 3] ^ 0x01);  // perturb
   test::write_bytes(dir / "other_head.bin", untied + other);
 
-  auto tied = import_llama2c(stories_dir() / "stories260K.bin");
+  auto tied = import_llama2c(dir / "tied.bin");
   auto same = import_llama2c(dir / "same_head.bin");
   auto different = import_llama2c(dir / "other_head.bin");
+  EXPECT_TRUE(tied->config().tie_word_embeddings);
   EXPECT_FALSE(same->config().tie_word_embeddings);
   at::NoGradGuard no_grad;
-  at::Tensor ids = at::randint(0, 512, {1, 16}, at::kLong);
+  at::Tensor ids = at::randint(0, shape.vocab, {1, 8}, at::kLong);
   EXPECT_TRUE(at::equal(tied->forward(ids), same->forward(ids)));
   EXPECT_FALSE(at::equal(tied->forward(ids), different->forward(ids)));
   test::write_bytes(dir / "missing_head.bin", untied);  // negative vocab but no classifier
@@ -87,16 +115,17 @@ TEST(Llama2cImport, SeparateClassifierIsReadWhenVocabSizeIsNegative) {
 }
 
 TEST(Llama2cImport, TruncatedOrForeignFilesAreRefused) {
-  if (!fs::exists(stories_dir() / "stories260K.bin")) GTEST_SKIP() << "shared data not found";
   test::ScratchDir dir;
-  const std::string bytes = read_text_file(stories_dir() / "stories260K.bin");
+  const Llama2cShape shape;
+  const std::string bytes = llama2c_bytes(shape, 7);
   test::write_bytes(dir / "cut.bin", bytes.substr(0, bytes.size() - 4));
+  const std::string expected =
+      std::to_string(bytes.size() - 4) + " bytes, but the header implies " + std::to_string(bytes.size());
   try {
     import_llama2c(dir / "cut.bin");
     ADD_FAILURE() << "accepted a truncated checkpoint";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("1056536 bytes, but the header implies 1056540"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
   }
   test::write_bytes(dir / "text.bin", "this is not a checkpoint at all, just text");
   EXPECT_THROW(import_llama2c(dir / "text.bin"), Error);

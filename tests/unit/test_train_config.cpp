@@ -62,6 +62,7 @@ TEST(TrainConfig, OverridesReachTypedFieldsAndBadOnesAreNamed) {
   EXPECT_EQ(c.train.max_steps, 7);
   EXPECT_EQ(c.model.kernels.loss, KernelOptions::Loss::kChunked);
   EXPECT_EQ(c.model.kernels.loss_chunk_rows, 64);
+  EXPECT_EQ(c.optimizer.beta1, std::optional<double>(0.9));
   auto error_of = [&](const std::string& assignment) {
     try {
       load_train_config(demo, {assignment});

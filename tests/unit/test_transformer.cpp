@@ -90,8 +90,10 @@ TEST(Transformer, SlidingWindowHidesKeysFurtherBack) {
   at::Tensor y = x.clone();
   y.narrow(1, 0, 1).fill_(x[0][0].item<int64_t>() == 7 ? 8 : 7);  // a different first token
   at::Tensor lx = model.forward(x), ly = model.forward(y);
-  // Position 1 still sees token 0; after two layers of window 4 position 7 cannot reach it.
+  // Position 1 still sees token 0, and position 6 reaches it in two hops of 3 (which a window of
+  // 3 would not allow); after two layers of window 4 position 7 cannot reach it.
   EXPECT_GT(test::max_abs_diff(lx.narrow(1, 1, 1), ly.narrow(1, 1, 1)), 1e-6);
+  EXPECT_GT(test::max_abs_diff(lx.narrow(1, 6, 1), ly.narrow(1, 6, 1)), 1e-6);
   EXPECT_EQ(test::max_abs_diff(lx.narrow(1, 7, 1), ly.narrow(1, 7, 1)), 0.0);
 }
 

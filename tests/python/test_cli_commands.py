@@ -1,0 +1,172 @@
+"""The subcommands users run on a real model, end to end, with their outputs checked:
+
+  * `symtune inspect` on stories260K converted by `symtune convert`: the summary it prints
+    matches the model (parameters counted by safetensors, layers, vocabulary, tokenizer);
+  * `symtune generate`: greedy is deterministic; sampling is reproducible by seed and differs
+    across seeds;
+  * `symtune eval` on two shared held-out tasks in the icl, flipped and turing_concepts suites:
+    the report's shape, accuracy = correct / n for every task and setting, each mean the mean
+    of its tasks, the markdown beside it; `symtune compare` of two reports, and its errors;
+  * `symtune data stats` on a generated mixture: the rows, the shares of the two kinds of rows
+    and the token count it prints agree with the config.
+
+The first three need ../shared/data (stories260K and the classification datasets).
+
+Usage: test_cli_commands.py SYMTUNE_BINARY
+"""
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+from harness import require_modules  # noqa: E402  (first: it checks the imports below)
+require_modules("safetensors")
+
+from safetensors import safe_open  # noqa: E402
+
+from harness import check, finish, need, shared_data_dir  # noqa: E402
+
+BIN = None
+
+
+def run(*args, timeout=600):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def generated_ids(result):
+    return [int(x) for x in result.stdout.split("generated ids:")[1].split()]
+
+
+def test_inspect_and_generate(model):
+    r = run("inspect", "--model", model)
+    with safe_open(os.path.join(model, "model.safetensors"), "pt") as f:
+        counted = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())
+    check(r.returncode == 0 and f"parameters: {counted}\n" in r.stdout and "layers: 5, hidden: 64" in r.stdout
+          and "vocab: 512, tied head: yes" in r.stdout and "tokenizer: 512 pieces, bos 1, eos 2" in r.stdout,
+          f"inspect: a valid model is summarised ({counted} parameters by safetensors' count)", r.stdout + r.stderr)
+
+    def gen(*extra):
+        return run("generate", "--model", model, "--prompt", "Once upon a time", "--max-new-tokens", "24", "--ids",
+                   "--no-stop", *extra)
+    greedy = [gen(), gen()]
+    check(all(g.returncode == 0 for g in greedy) and generated_ids(greedy[0]) == generated_ids(greedy[1]),
+          "generate: greedy output is deterministic")
+    a, b, c = gen("--temperature", "1.0", "--seed", "1"), gen("--temperature", "1.0", "--seed", "1"), \
+        gen("--temperature", "1.0", "--seed", "2")
+    ok = all(x.returncode == 0 for x in (a, b, c))
+    ids_a, ids_b, ids_c = (generated_ids(x) if ok else [] for x in (a, b, c))
+    check(ok and len(ids_a) == 24 and ids_a == ids_b, "sampling with the same seed gives the same 24 tokens")
+    check(ok and ids_a != ids_c, "sampling with another seed gives other tokens", f"{ids_a} {ids_c}")
+    check(ok and ids_a != generated_ids(greedy[0]), "sampling at temperature 1 is not the greedy path")
+    top1 = gen("--temperature", "1.0", "--top-k", "1", "--seed", "5")
+    check(top1.returncode == 0 and generated_ids(top1) == generated_ids(greedy[0]),
+          "sampling among the top 1 token is the greedy path")
+
+
+def check_report(report, path_md, tasks):
+    suites = report["suites"]
+    check(sorted(suites) == ["flipped", "icl", "turing_concepts"], "eval: the report holds the three suites",
+          f"{sorted(suites)}")
+    check(sorted(suites["icl"]["settings"]) == ["natural_labels", "natural_labels+instruction", "symbols",
+                                                 "symbols+instruction"],
+          "eval: the icl suite has the paper's four settings")
+    bad = []
+    for suite, body in suites.items():
+        for setting, s in body["settings"].items():
+            accs = []
+            for task, t in s["tasks"].items():
+                if t["n"] == 0 or abs(t["accuracy"] - t["correct"] / t["n"]) > 1e-12 or t["n"] > 4:
+                    bad.append(f"{suite}/{setting}/{task}: {t}")
+                accs.append(t["accuracy"])
+            if abs(s["mean"] - sum(accs) / len(accs)) > 1e-12:
+                bad.append(f"{suite}/{setting}: mean {s['mean']} of {accs}")
+            if suite != "turing_concepts" and sorted(s["tasks"]) != sorted(tasks):
+                bad.append(f"{suite}/{setting}: tasks {sorted(s['tasks'])}")
+    check(not bad, "eval: every accuracy is correct / n (1 <= n <= 4 queries) and every mean the mean of its tasks",
+          "; ".join(bad[:4]))
+    md = open(path_md).read()
+    mean = report["suites"]["icl"]["settings"]["symbols"]["mean"]
+    check(f"| icl | symbols | **mean** | {mean:.3f} |" in md, "eval: the markdown table beside the report shows it")
+
+
+def test_eval_and_compare(model, shared, tmp):
+    tasks = ["subj", "sms_spam"]
+    out = os.path.join(tmp, "before.json")
+    r = run("eval", "--model", model, "--suite", "icl,flipped,turing_concepts", "--data",
+            os.path.join(shared, "classification"), "--tasks", ",".join(tasks), "-n", "4", "-k", "1",
+            "--max-input-tokens", "256", "--out", out)
+    if not check(r.returncode == 0, "eval runs on stories260K", r.stderr[-400:]):
+        return
+    report = json.load(open(out))
+    check_report(report, os.path.join(tmp, "before.md"), tasks)
+    again = os.path.join(tmp, "again.json")
+    run("eval", "--model", model, "--suite", "icl,flipped,turing_concepts", "--data",
+        os.path.join(shared, "classification"), "--tasks", ",".join(tasks), "-n", "4", "-k", "1",
+        "--max-input-tokens", "256", "--out", again)
+    check(json.load(open(again))["suites"] == report["suites"], "eval: the same model gives the same report")
+
+    altered = json.loads(json.dumps(report))
+    altered["suites"]["icl"]["settings"]["symbols"]["mean"] = 0.123456
+    other = os.path.join(tmp, "other.json")
+    json.dump(altered, open(other, "w"))
+    table = os.path.join(tmp, "cmp.md")
+    r = run("compare", out, other, "--names", "before,after", "--out", table)
+    want = f"| icl | symbols | **mean** | {report['suites']['icl']['settings']['symbols']['mean']:.3f} | 0.123 |"
+    check(r.returncode == 0 and "| suite | setting | task | before | after |" in r.stdout and want in r.stdout
+          and open(table).read() == r.stdout, "compare: one column per report, each report's own numbers",
+          r.stdout[-600:] + r.stderr)
+    r = run("compare", out, other, "--names", "only_one")
+    check(r.returncode == 1 and "--names: 1 names for 2 reports" in r.stderr, "compare: a name per report is required",
+          r.stderr)
+    not_report = os.path.join(tmp, "not_report.json")
+    json.dump({"hello": 1}, open(not_report, "w"))
+    r = run("compare", out, not_report)
+    check(r.returncode == 1 and "not_report.json: not a symtune eval report" in r.stderr,
+          "compare: a JSON file that is not a report is named", r.stderr)
+
+
+def test_data_stats(tmp):
+    cfg = {"data": {"classification_dir": "builtin:synthetic", "symbol_fraction": 0.5, "tokenizer": "bytes",
+                    "max_input_tokens": 120, "max_target_tokens": 16, "rows_per_batch": 4,
+                    "symbols": {"word_list": ""}, "exemplars_per_class": [2, 3], "max_examples_per_dataset": 200}}
+    path = os.path.join(tmp, "data.json")
+    json.dump(cfg, open(path, "w"))
+    r = run("data", "stats", "--config", path, "-n", "400")
+    if not check(r.returncode == 0, "data stats runs", r.stderr[-300:]):
+        return
+    out = r.stdout
+    rows = {m.group(1): int(m.group(2)) for m in re.finditer(r"^  (symbol|natural|flipped|instruction)\s+(\d+)", out,
+                                                             re.M)}
+    symbol = rows.get("symbol", 0)
+    # 400 rows, each symbol tuning with probability 0.5: 200 +- 3 standard deviations (10 rows).
+    check("symbol-tuning share: 50.0%" in out and "over 400 rows (packed, 136 tokens each)" in out
+          and sum(rows.values()) == 400 and 170 <= symbol <= 230,
+          f"data stats: 400 packed rows of 136 tokens, {symbol} of them symbol tuning (200 +- 30 expected)", out)
+    m = re.search(r"tokens: (\d+) in rows", out)
+    check(m is not None and int(m.group(1)) == 400 * 136, "data stats: the token count is rows x row length")
+
+
+def main():
+    global BIN
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    BIN = sys.argv[1]
+    shared = shared_data_dir()
+    stories = os.path.join(shared, "models", "stories260K")
+    with tempfile.TemporaryDirectory() as tmp:
+        test_data_stats(tmp)
+        if need(os.path.exists(os.path.join(stories, "stories260K.bin")), f"shared data ({stories})"):
+            model = os.path.join(tmp, "stories260K")
+            r = run("convert", "--from", "llama2c", os.path.join(stories, "stories260K.bin"), "--tokenizer",
+                    os.path.join(stories, "tok512.model"), "--out", model)
+            if check(r.returncode == 0, "convert stories260K", r.stderr[-300:]):
+                test_inspect_and_generate(model)
+                test_eval_and_compare(model, shared, tmp)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
