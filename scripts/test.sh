@@ -35,7 +35,12 @@ for case in cases:
         counts["failed"] += 1
     elif case.find("skipped") is not None or status in ("notrun", "disabled"):
         counts["skipped"] += 1
-        skipped.append(case.get("name"))
+        # The reason: a script's "SKIPPED: ..." line, or the line after GoogleTest's "Skipped".
+        out = (case.findtext("system-out") or "").splitlines()
+        reason = next((l.split("SKIPPED: ", 1)[1] for l in out if "SKIPPED: " in l), "")
+        if not reason:
+            reason = next((out[i + 1].strip() for i, l in enumerate(out[:-1]) if l.endswith(": Skipped")), "")
+        skipped.append(case.get("name") + (": " + reason if reason else ""))
     else:
         counts["passed"] += 1
 ran = counts["passed"] + counts["failed"]
