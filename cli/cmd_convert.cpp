@@ -1,5 +1,4 @@
 // symtune convert: import a checkpoint from another format into an HF model directory.
-#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -40,12 +39,13 @@ void add_convert_command(CLI::App& app) {
       auto model = import_gguf(file);
       SaveOptions save;
       save.dtype = parse_storage_dtype(*dtype);
-      save_pretrained(*model, *out, save);
-      // The tokenizer travels as the GGUF's own metadata until symtune reads byte-level BPE.
+      // The tokenizer travels as the GGUF's own metadata (data/bpe_tokenizer reads it), written
+      // with the weights so the directory is complete or absent.
       nlohmann::json tok = nlohmann::json::object();
       for (auto it = file.metadata().begin(); it != file.metadata().end(); ++it)
         if (it.key().rfind("tokenizer.", 0) == 0) tok[it.key()] = it.value();
-      write_text_file_atomically(fs::path(*out) / "gguf_tokenizer.json", tok.dump() + "\n");
+      save.extra_files["gguf_tokenizer.json"] = tok.dump() + "\n";
+      save_pretrained(*model, *out, save);
       std::cout << "converted " << *input << " (GGUF v" << file.version() << ", " << file.tensors().size()
                 << " tensors, " << model->config().num_parameters() << " parameters) -> " << *out << "\n";
       return;
@@ -60,22 +60,13 @@ void add_convert_command(CLI::App& app) {
                   " has vocab_size " + std::to_string(model->config().vocab_size));
     SaveOptions save;
     save.dtype = parse_storage_dtype(*dtype);
-    // Stage the tokenizer under the name HF expects, then let save_pretrained copy it.
-    const fs::path staging = fs::temp_directory_path() / ("symtune-tok-" + std::to_string(::getpid()));
-    fs::create_directories(staging);
-    fs::copy_file(*tokenizer, staging / "tokenizer.model", fs::copy_options::overwrite_existing);
-    write_text_file_atomically(staging / "tokenizer_config.json",
-                               "{\n  \"tokenizer_class\": \"LlamaTokenizer\",\n  \"bos_token\": \"<s>\",\n"
-                               "  \"eos_token\": \"</s>\",\n  \"unk_token\": \"<unk>\",\n"
-                               "  \"add_bos_token\": true,\n  \"add_eos_token\": false\n}\n");
-    save.tokenizer_source_dir = staging;
-    try {
-      save_pretrained(*model, *out, save);
-    } catch (...) {
-      remove_tree(staging);
-      throw;
-    }
-    remove_tree(staging);
+    // The tokenizer under the names HF expects, written with the weights.
+    save.extra_files["tokenizer.model"] = read_text_file(*tokenizer);
+    save.extra_files["tokenizer_config.json"] =
+        "{\n  \"tokenizer_class\": \"LlamaTokenizer\",\n  \"bos_token\": \"<s>\",\n"
+        "  \"eos_token\": \"</s>\",\n  \"unk_token\": \"<unk>\",\n"
+        "  \"add_bos_token\": true,\n  \"add_eos_token\": false\n}\n";
+    save_pretrained(*model, *out, save);
     std::cout << "converted " << *input << " (" << model->config().num_parameters() << " parameters) -> " << *out
               << "\n";
   });

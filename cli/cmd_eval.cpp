@@ -74,7 +74,7 @@ void add_eval_command(CLI::App& app) {
     for (const auto& f : *files) {
       try {
         reports.push_back(nlohmann::json::parse(read_text_file(f)));
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {
         throw Error(f + ": not valid JSON: " + e.what());
       }
       if (!reports.back().contains("suites")) throw Error(f + ": not a symtune eval report (no 'suites')");

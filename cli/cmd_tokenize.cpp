@@ -38,7 +38,7 @@ void add_tokenize_command(CLI::App& app) {
       nlohmann::json s;
       try {
         s = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {
         throw Error(*jsonl + ":" + std::to_string(n) + ": not a JSON string: " + e.what());
       }
       const auto ids = tok->encode(s.get<std::string>());

@@ -1,6 +1,7 @@
 #include "data/batches.h"
 
 #include <algorithm>
+#include <map>
 
 #include "common/error.h"
 
@@ -66,6 +67,19 @@ BatchStream::BatchStream(std::shared_ptr<const ExampleSource> source, std::share
                                       : (tokenizer_->special().eos ? *tokenizer_->special().eos : 0);
 }
 
+namespace {
+
+// Names the datasets whose prompts did not fit, so the user knows which to leave out.
+Error no_usable_example(uint64_t r, const std::map<std::string, int64_t>& sources, const DataConfig& c) {
+  std::string from;
+  for (const auto& [source, n] : sources) from += (from.empty() ? "" : ", ") + source + " (" + std::to_string(n) + ")";
+  return Error("data: row " + std::to_string(r) + ": none of the 65 examples drawn fits data.max_input_tokens = " +
+               std::to_string(c.max_input_tokens) + " (even their query alone is longer); they came from: " + from +
+               ". Raise data.max_input_tokens or leave those datasets out (data.tuning_datasets)");
+}
+
+}  // namespace
+
 Batch BatchStream::row(uint64_t r, StreamCounters* counters) const {
   const DataConfig& c = source_->config();
   const int64_t capacity = c.row_tokens();
@@ -73,6 +87,7 @@ Batch BatchStream::row(uint64_t r, StreamCounters* counters) const {
   row.rows = 1;
   std::string row_kind;
   int64_t misses = 0;  // examples that did not fit (or were unusable) since the row had one
+  std::map<std::string, int64_t> unusable_sources;  // while the row is empty: where the misses came from
   for (uint64_t slot = 0;; ++slot) {
     const TextExample text = source_->example(r, slot);
     const TokenizedExample ex = tokenize_example(text, *tokenizer_, c.max_input_tokens, c.max_target_tokens);
@@ -81,9 +96,8 @@ Batch BatchStream::row(uint64_t r, StreamCounters* counters) const {
       if (counters != nullptr && ex.unusable) ++counters->unusable_examples;
       if (row.examples == 0) {
         // An empty row always has room for a usable example, so only unusable ones land here.
-        if (slot >= 64)
-          throw Error("data: no usable example in 64 tries for row " + std::to_string(r) +
-                      " (are max_input_tokens too small for these prompts?)");
+        ++unusable_sources[text.source];
+        if (slot >= 64) throw no_usable_example(r, unusable_sources, c);
         continue;
       }
       if (++misses > c.pack_fill_attempts) break;

@@ -300,7 +300,7 @@ std::unique_ptr<Tokenizer> load_bpe_tokenizer_json(const std::filesystem::path& 
   json j;
   try {
     j = json::parse(read_text_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(path.string() + ": not valid JSON: " + e.what());
   }
   const std::string where = path.string();

@@ -27,7 +27,7 @@ int64_t for_each_jsonl(const fs::path& path, Fn&& fn, int64_t max_lines = 0) {
     json j;
     try {
       j = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       throw Error(path.string() + ":" + std::to_string(line_number) + ": not valid JSON: " + e.what());
     }
     if (!j.is_object()) throw Error(path.string() + ":" + std::to_string(line_number) + ": expected a JSON object");
@@ -65,7 +65,7 @@ ClassificationDataset load_classification_dataset(const fs::path& dir, int64_t m
   json meta;
   try {
     meta = json::parse(read_text_file(meta_path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(meta_path.string() + ": not valid JSON: " + e.what());
   }
   ClassificationDataset d;
@@ -133,7 +133,7 @@ FlanTemplates load_flan_templates(const fs::path& path) {
   json j;
   try {
     j = json::parse(read_text_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(path.string() + ": not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw Error(path.string() + ": expected {task: [[input, target], ...]}");

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/utf8.h"
 
 namespace symtune {
 
@@ -137,8 +138,13 @@ nlohmann::json read_value(Cursor& c, uint32_t type, const std::string& where, co
       if (b > 1) throw Error(where + ": metadata '" + key + "': bool value " + std::to_string(b) + " is not 0 or 1");
       return b == 1;
     }
-    case 8:
-      return c.string("string value");
+    case 8: {
+      std::string text = c.string("string value");
+      if (const auto bad = first_invalid_utf8(text))
+        throw Error(where + ": metadata '" + key + "': a string value is not valid UTF-8 (byte " +
+                    std::to_string(*bad) + " of " + std::to_string(text.size()) + ")");
+      return text;
+    }
     case 9: {
       if (depth > 2) throw Error(where + ": metadata '" + key + "': arrays nested too deep");
       const uint32_t element_type = c.read<uint32_t>("array element type");
@@ -185,6 +191,9 @@ GgufFile GgufFile::open(const std::filesystem::path& path) {
                 " metadata entries, more than a file of " + std::to_string(g.file_->size()) + " bytes can hold");
   for (uint64_t i = 0; i < n_kv; ++i) {
     const std::string key = c.string("metadata key");
+    if (const auto bad = first_invalid_utf8(key))
+      throw Error(where + ": metadata key " + std::to_string(i) + " is not valid UTF-8 (byte " + std::to_string(*bad) +
+                  ")");
     const uint32_t type = c.read<uint32_t>("metadata value type");
     if (g.metadata_.contains(key)) throw Error(where + ": metadata key '" + key + "' appears twice");
     g.metadata_[key] = read_value(c, type, where, key, 0);
@@ -192,6 +201,8 @@ GgufFile GgufFile::open(const std::filesystem::path& path) {
   for (uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensorInfo t;
     t.name = c.string("tensor name");
+    if (first_invalid_utf8(t.name))
+      throw Error(where + ": the name of tensor " + std::to_string(i) + " is not valid UTF-8");
     const uint32_t n_dims = c.read<uint32_t>("tensor dimension count");
     if (n_dims == 0 || n_dims > 4)
       throw Error(where + ": tensor '" + t.name + "': " + std::to_string(n_dims) + " dimensions (expected 1-4)");

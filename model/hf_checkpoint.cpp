@@ -44,7 +44,7 @@ WeightFiles open_weight_files(const fs::path& dir) {
     json index;
     try {
       index = json::parse(read_text_file(index_path));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       throw Error(index_path.string() + ": not valid JSON: " + e.what());
     }
     if (!index.contains("weight_map") || !index["weight_map"].is_object())
@@ -181,6 +181,7 @@ void save_pretrained(Transformer& model, const fs::path& out_dir, const SaveOpti
         const fs::path src = options.tokenizer_source_dir / name;
         if (fs::exists(src)) write_text_file_atomically(staging / name, read_text_file(src));
       }
+    for (const auto& [name, content] : options.extra_files) write_text_file_atomically(staging / name, content);
     if (fs::exists(out_dir)) fs::remove(out_dir);  // empty, checked above
     fs::rename(staging, out_dir);
     fsync_directory(parent);

@@ -8,6 +8,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "model/transformer.h"
@@ -29,6 +30,9 @@ struct SaveOptions {
   // Copy tokenizer.model, tokenizer.json, tokenizer_config.json, special_tokens_map.json and
   // generation_config.json from here when present.
   std::filesystem::path tokenizer_source_dir;
+  // More files for the directory (name -> bytes), written with the weights before it is renamed
+  // into place: a converter's tokenizer files, so the directory is complete or absent.
+  std::map<std::string, std::string> extra_files;
 };
 
 // Writes into `out_dir`, which must not exist or be empty. Files are written into a sibling

@@ -53,6 +53,12 @@ bool bool_or(const json& j, const char* key, bool fallback, const std::string& o
   return j.at(key).get<bool>();
 }
 
+std::string string_or(const json& j, const char* key, const std::string& fallback, const std::string& origin) {
+  if (!present(j, key)) return fallback;
+  if (!j.at(key).is_string()) throw Error(origin + ": key '" + key + "' must be a string, found " + j.at(key).dump());
+  return j.at(key).get<std::string>();
+}
+
 std::optional<int64_t> optional_int(const json& j, const char* key, const std::string& origin) {
   if (!present(j, key)) return std::nullopt;
   return require_int(j, key, origin);
@@ -72,8 +78,7 @@ RopeConfig parse_rope(const json& j, const std::string& origin) {
     throw Error(origin + ": 'rope_parameters'/'rope_scaling' must be an object, found " + params.dump());
   rope.theta = number_or(params, "rope_theta", number_or(j, "rope_theta", 10000.0, origin), origin);
   std::string type = "default";
-  if (present(params, "rope_type")) type = params.at("rope_type").get<std::string>();
-  else if (present(params, "type")) type = params.at("type").get<std::string>();
+  type = string_or(params, "rope_type", string_or(params, "type", type, origin), origin);
   if (type != "default" && type != "llama3")
     throw Error(origin + ": rope type '" + type +
                 "' is not supported (supported: default, llama3); refusing to approximate it");
@@ -97,14 +102,16 @@ RopeConfig parse_rope(const json& j, const std::string& origin) {
   return rope;
 }
 
+// transformers 5 reads Gemma's activation from hidden_act only (its default gelu_pytorch_tanh);
+// checkpoints written by 4.x may carry it as hidden_activation alone, which 4.x preferred. So:
+// hidden_act when present, else hidden_activation, else the family's default.
 Activation parse_activation(const json& j, Architecture arch, const std::string& origin) {
-  std::string name = "silu";
+  const bool gemma = arch == Architecture::kGemma;
   const char* key = "hidden_act";
-  // Gemma checkpoints may carry the activation under "hidden_activation" (transformers 4.x).
-  if (arch == Architecture::kGemma && present(j, "hidden_activation")) key = "hidden_activation";
-  if (present(j, key)) name = j.at(key).get<std::string>();
+  if (gemma && !present(j, "hidden_act") && present(j, "hidden_activation")) key = "hidden_activation";
+  std::string name = string_or(j, key, gemma ? "gelu_pytorch_tanh" : "silu", origin);
   // HF maps Gemma's legacy "gelu" to the tanh approximation the model was trained with.
-  if (arch == Architecture::kGemma && name == "gelu") name = "gelu_pytorch_tanh";
+  if (gemma && name == "gelu") name = "gelu_pytorch_tanh";
   if (name == "silu" || name == "swish") return Activation::kSilu;
   if (name == "gelu_pytorch_tanh") return Activation::kGeluTanh;
   throw Error(origin + ": activation '" + key + "': \"" + name +
@@ -124,15 +131,18 @@ namespace {
 const ArchitectureInfo& identify_architecture(const json& j, const std::string& origin) {
   if (!present(j, "architectures") || !j.at("architectures").is_array() || j.at("architectures").empty())
     throw Error(origin + ": 'architectures' is missing; expected one of: " + supported_list());
+  if (!j.at("architectures").at(0).is_string())
+    throw Error(origin + ": 'architectures' must be a list of class names, found " + j.at("architectures").dump());
   const std::string name = j.at("architectures").at(0).get<std::string>();
   const ArchitectureInfo* info = nullptr;
   for (const auto& a : kArchitectures)
     if (name == a.class_name) info = &a;
   if (info == nullptr)
     throw Error(origin + ": architecture '" + name + "' is not supported; supported: " + supported_list());
-  if (present(j, "model_type") && j.at("model_type").get<std::string>() != info->model_type)
-    throw Error(origin + ": model_type '" + j.at("model_type").get<std::string>() + "' does not match architecture " +
-                name + " (expected '" + info->model_type + "')");
+  const std::string model_type = string_or(j, "model_type", info->model_type, origin);
+  if (model_type != info->model_type)
+    throw Error(origin + ": model_type '" + model_type + "' does not match architecture " + name + " (expected '" +
+                info->model_type + "')");
   return *info;
 }
 
@@ -190,7 +200,11 @@ void read_special_tokens(const json& j, ModelConfig& c, const std::string& origi
   if (!present(j, "eos_token_id")) return;
   const json& eos = j.at("eos_token_id");
   if (eos.is_array()) {
-    for (const auto& e : eos) c.eos_token_ids.push_back(e.get<int64_t>());
+    for (const auto& e : eos) {
+      if (!e.is_number_integer())
+        throw Error(origin + ": 'eos_token_id' must be an integer or a list of integers, found " + eos.dump());
+      c.eos_token_ids.push_back(e.get<int64_t>());
+    }
   } else {
     c.eos_token_ids.push_back(require_int(j, "eos_token_id", origin));
   }
@@ -202,7 +216,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   json j;
   try {
     j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(origin + ": not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw Error(origin + ": expected a JSON object at the top level");
@@ -226,16 +240,21 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
 }
 
 void ModelConfig::validate(const std::string& origin) const {
-  auto positive = [&](int64_t v, const char* key) {
-    if (v <= 0) throw Error(origin + ": '" + key + "' must be positive, found " + std::to_string(v));
+  // Upper bounds far above every released model (the largest vocabularies are ~2^18, widths
+  // ~2^14): they keep a damaged or hostile config from asking for tensors no machine can hold,
+  // before anything is allocated, and keep the parameter count inside 64-bit arithmetic.
+  auto in_range = [&](int64_t v, const char* key, int64_t max) {
+    if (v <= 0 || v > max)
+      throw Error(origin + ": '" + key + "' must be in [1, " + std::to_string(max) + "], found " + std::to_string(v));
   };
-  positive(vocab_size, "vocab_size");
-  positive(hidden_size, "hidden_size");
-  positive(intermediate_size, "intermediate_size");
-  positive(num_layers, "num_hidden_layers");
-  positive(num_heads, "num_attention_heads");
-  positive(num_kv_heads, "num_key_value_heads");
-  positive(head_dim, "head_dim");
+  in_range(vocab_size, "vocab_size", int64_t(1) << 24);
+  in_range(hidden_size, "hidden_size", int64_t(1) << 16);
+  in_range(intermediate_size, "intermediate_size", int64_t(1) << 20);
+  in_range(num_layers, "num_hidden_layers", 1024);
+  in_range(num_heads, "num_attention_heads", 1024);
+  in_range(num_kv_heads, "num_key_value_heads", 1024);
+  in_range(head_dim, "head_dim", 1024);
+  in_range(max_position_embeddings, "max_position_embeddings", int64_t(1) << 24);
   if (num_heads % num_kv_heads != 0)
     throw Error(origin + ": num_attention_heads (" + std::to_string(num_heads) +
                 ") must be a multiple of num_key_value_heads (" + std::to_string(num_kv_heads) + ")");

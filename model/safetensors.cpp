@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/error.h"
 #include "common/file_io.h"
@@ -102,20 +103,57 @@ SafetensorsEntry read_entry(const std::string& name, const json& e, const std::s
   return entry;
 }
 
-void refuse_overlaps(const std::vector<SafetensorsEntry>& entries, const std::string& where) {
+// The data section must be tiled exactly: taken in offset order, each tensor starts where the
+// previous one ended, the first at 0 and the last ending at the end of the file. The reference
+// library (safetensors 0.8) refuses gaps, overlaps and trailing bytes the same way ("invalid
+// offset", "file not fully covered"); bytes no tensor owns would be data no one validated.
+void require_exact_tiling(const std::vector<SafetensorsEntry>& entries, uint64_t data_size, const std::string& where) {
   std::vector<const SafetensorsEntry*> by_offset;
   for (const auto& e : entries) by_offset.push_back(&e);
   std::sort(by_offset.begin(), by_offset.end(), [](const auto* a, const auto* b) {
     return a->begin < b->begin || (a->begin == b->begin && a->end < b->end);
   });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    const auto* prev = by_offset[i - 1];
-    const auto* cur = by_offset[i];
-    if (cur->begin < prev->end && cur->end > cur->begin && prev->end > prev->begin)
-      throw Error(where + ": tensors '" + prev->name + "' [" + std::to_string(prev->begin) + ", " +
-                  std::to_string(prev->end) + ") and '" + cur->name + "' [" + std::to_string(cur->begin) + ", " +
-                  std::to_string(cur->end) + ") overlap");
+  uint64_t covered = 0;
+  const SafetensorsEntry* previous = nullptr;
+  auto range = [](const SafetensorsEntry* e) {
+    return "'" + e->name + "' [" + std::to_string(e->begin) + ", " + std::to_string(e->end) + ")";
+  };
+  for (const SafetensorsEntry* e : by_offset) {
+    if (e->begin < covered) throw Error(where + ": tensors " + range(previous) + " and " + range(e) + " overlap");
+    if (e->begin > covered)
+      throw Error(where + ": " + std::to_string(e->begin - covered) + " bytes before tensor " + range(e) +
+                  " belong to no tensor (" + (previous ? "after " + range(previous) : std::string("at the start")) +
+                  "); the data section must be tiled exactly");
+    covered = e->end;
+    previous = e;
   }
+  if (covered != data_size)
+    throw Error(where + ": the tensors cover " + std::to_string(covered) + " of the " + std::to_string(data_size) +
+                " data bytes; the rest belongs to no tensor");
+}
+
+// The header as JSON, refusing a tensor name given twice (JSON allows it and a parser keeps one
+// of them silently) and anything after the object but JSON whitespace: the reference library
+// accepts space padding and refuses NUL padding, and so do we.
+json parse_header(const char* begin, const char* end, const std::string& where) {
+  std::string duplicate;
+  std::set<std::string> names;
+  const json::parser_callback_t callback = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 && !names.insert(parsed.get<std::string>()).second &&
+        duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
+  json header;
+  try {
+    header = json::parse(begin, end, callback, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+  } catch (const json::exception& e) {
+    throw Error(where + ": header is not valid JSON: " + e.what());
+  }
+  if (!duplicate.empty()) throw Error(where + ": tensor name '" + duplicate + "' appears twice in the header");
+  if (std::find(begin, end, '\0') != end)
+    throw Error(where + ": header holds a NUL byte (padding must be spaces, as the format says)");
+  return header;
 }
 
 }  // namespace
@@ -139,20 +177,15 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   out.data_start_ = 8 + header_len;
   const uint64_t data_size = file_size - out.data_start_;
 
-  json header;
-  try {
-    header = json::parse(reinterpret_cast<const char*>(out.file_->data()) + 8,
-                         reinterpret_cast<const char*>(out.file_->data()) + 8 + header_len);
-  } catch (const json::parse_error& e) {
-    throw Error(where + ": header is not valid JSON: " + e.what());
-  }
+  const char* header_text = reinterpret_cast<const char*>(out.file_->data()) + 8;
+  const json header = parse_header(header_text, header_text + header_len, where);
   if (!header.is_object()) throw Error(where + ": header must be a JSON object");
 
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") out.metadata_ = read_metadata(*it, where);
     else out.entries_.push_back(read_entry(it.key(), *it, where, data_size));
   }
-  refuse_overlaps(out.entries_, where);
+  require_exact_tiling(out.entries_, data_size, where);
   for (size_t i = 0; i < out.entries_.size(); ++i) out.index_[out.entries_[i].name] = i;
   return out;
 }

@@ -30,8 +30,10 @@ struct SafetensorsEntry {
 class SafetensorsFile {
  public:
   // Maps and validates the whole header; throws Error naming the file (and tensor) on any
-  // inconsistency: header length past the end or above 100 MiB, malformed JSON, unknown
-  // dtype, shape x dtype size != byte range, range outside the file, overlapping ranges.
+  // inconsistency: header length past the end or above 100 MiB, malformed JSON, a NUL byte in
+  // the header, a tensor name given twice, unknown dtype, shape x dtype size != byte range,
+  // range outside the file, and any data byte not owned by exactly one tensor (overlaps, gaps,
+  // trailing bytes), as the reference library does.
   static SafetensorsFile open(const std::filesystem::path& path);
 
   const std::filesystem::path& path() const { return path_; }

@@ -1,10 +1,12 @@
 #include "trainer/checkpoint.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,19 +45,51 @@ std::vector<std::pair<int64_t, fs::path>> complete_checkpoints(const fs::path& d
   return out;
 }
 
+std::string this_host() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) return "localhost";
+  return host;
+}
+
+// ".partial-<host>-<pid>": who is writing the folder, so that a later start can tell a dead
+// writer's leftovers from a live one's work.
+std::string partial_suffix() { return ".partial-" + this_host() + "-" + std::to_string(::getpid()); }
+
 }  // namespace
+
+std::vector<fs::path> remove_stale_partials(const fs::path& checkpoints_dir) {
+  std::vector<fs::path> removed;
+  if (!fs::is_directory(checkpoints_dir)) return removed;
+  const std::string host = this_host();
+  for (const auto& name : list_directory(checkpoints_dir)) {
+    const size_t at = name.find(".partial-");
+    if (at == std::string::npos) continue;
+    // "<host>-<pid>", or "<pid>" alone as written before the host was recorded.
+    const std::string writer = name.substr(at + 9);
+    const size_t dash = writer.rfind('-');
+    const std::string writer_host = dash == std::string::npos ? host : writer.substr(0, dash);
+    const std::string pid_text = dash == std::string::npos ? writer : writer.substr(dash + 1);
+    if (writer_host != host || pid_text.empty() || pid_text.size() > 9 ||
+        pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;  // another machine's writer: whether it lives cannot be told from here
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    const bool alive = pid != ::getpid() && (::kill(pid, 0) == 0 || errno == EPERM);
+    if (alive) continue;
+    remove_tree(checkpoints_dir / name);
+    removed.push_back(checkpoints_dir / name);
+  }
+  return removed;
+}
 
 fs::path save_checkpoint(const fs::path& checkpoints_dir, int64_t step, Transformer& model, const Adafactor& optimizer,
                          const json& trainer_state, const fs::path& tokenizer_source_dir, int64_t keep_last) {
   std::error_code ec;
   fs::create_directories(checkpoints_dir, ec);
   if (ec) throw Error(checkpoints_dir.string() + ": cannot create the checkpoint folder: " + ec.message());
-  // Leftovers of writes that crashed are never checkpoints; clear them.
-  for (const auto& name : list_directory(checkpoints_dir))
-    if (name.find(".partial") != std::string::npos) remove_tree(checkpoints_dir / name);
+  remove_stale_partials(checkpoints_dir);
 
   const fs::path final_dir = checkpoints_dir / step_name(step);
-  const fs::path staging = checkpoints_dir / (step_name(step) + ".partial-" + std::to_string(::getpid()));
+  const fs::path staging = checkpoints_dir / (step_name(step) + partial_suffix());
   try {
     fs::create_directories(staging);
     SaveOptions save;
@@ -84,7 +118,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, int64_t step, Transfor
     if (fs::exists(final_dir)) {
       // Re-saving a step (a resumed run ending where the last one stopped): keep the old until
       // the new is complete, then swap.
-      const fs::path old = checkpoints_dir / (step_name(step) + ".old.partial-" + std::to_string(::getpid()));
+      const fs::path old = checkpoints_dir / (step_name(step) + ".old" + partial_suffix());
       fs::rename(final_dir, old);
       fs::rename(staging, final_dir);
       remove_tree(old);
@@ -119,7 +153,7 @@ json read_trainer_state(const fs::path& dir) {
   json state;
   try {
     state = json::parse(read_text_file(dir / "trainer_state.json"));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error((dir / "trainer_state.json").string() + ": not valid JSON: " + e.what());
   }
   if (state.value("format_version", 0) != kCheckpointFormatVersion)

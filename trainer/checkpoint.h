@@ -3,9 +3,10 @@
 //   optimizer.safetensors  Adafactor state, keyed by parameter name
 //   trainer_state.json     step, data stream position, counters, format_version
 //   COMPLETE               written last: a directory without it is not a checkpoint
-// Written into step_XXXXXXXX.partial-<pid>, every file fsynced, the marker written, then
+// Written into step_XXXXXXXX.partial-<host>-<pid>, every file fsynced, the marker written, then
 // renamed into place, so a crash at any moment leaves the previous checkpoints intact and at
-// most a .partial folder that resume ignores (and the next save clears). Old complete
+// most a .partial folder that resume ignores; the next start or save removes it once its
+// writer is gone (never one a live process is writing). Old complete
 // checkpoints beyond keep_last are removed only after the new one is in place.
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -29,6 +31,10 @@ constexpr int kCheckpointFormatVersion = 1;
 std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_dir, int64_t step, Transformer& model,
                                       const Adafactor& optimizer, const nlohmann::json& trainer_state,
                                       const std::filesystem::path& tokenizer_source_dir, int64_t keep_last);
+
+// Removes the .partial folders whose writer is gone (a process of this host that no longer
+// exists); leaves those of live processes and of other hosts. Returns what it removed.
+std::vector<std::filesystem::path> remove_stale_partials(const std::filesystem::path& checkpoints_dir);
 
 // The newest complete checkpoint under checkpoints_dir, if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& checkpoints_dir);

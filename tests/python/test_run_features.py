@@ -92,6 +92,28 @@ def test_pruning(tmp):
               f"{names} {r.stderr[-300:]}")
 
 
+def test_stale_partials(tmp):
+    """Folders left by killed checkpoint writes are removed at the next start once their writer
+    is gone; one that a live process is writing is left alone."""
+    import socket
+    run_dir = os.path.join(tmp, "stale")
+    ckpts = os.path.join(run_dir, "checkpoints")
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    host = socket.gethostname()
+    names = {"dead": f"step_00000004.partial-{host}-{finished.pid}", "live": f"step_00000006.partial-{host}-{os.getpid()}",
+             "other_host": f"step_00000008.partial-elsewhere-{finished.pid}", "old_format": f"step_00000002.partial-{finished.pid}"}
+    for name in names.values():
+        os.makedirs(os.path.join(ckpts, name))
+        open(os.path.join(ckpts, name, "model.safetensors"), "w").write("half written")
+    r = run("train", "--config", write_config(os.path.join(tmp, "stale.json"), tiny_config(run_dir, max_steps=2)))
+    left = sorted(os.listdir(ckpts)) if r.returncode == 0 else []
+    check(names["dead"] not in left and names["old_format"] not in left and f"removed {ckpts}/{names['dead']}" in r.stdout,
+          "a .partial folder whose writer is gone is removed at the next start, and logged", f"{left} {r.stdout[-300:]}")
+    check(names["live"] in left and names["other_host"] in left,
+          "a .partial folder of a live writer, or of another host, is left alone", f"{left}")
+
+
 def expect_error(what, result, needle):
     check(result.returncode == 1 and needle in result.stderr, what, f"rc {result.returncode}: {result.stderr[-400:]}")
 
@@ -204,6 +226,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_eval_during_training(tmp)
         test_pruning(tmp)
+        test_stale_partials(tmp)
         test_resume_errors(tmp)
         test_bf16_against_fp32(tmp)
         test_ablate(tmp)

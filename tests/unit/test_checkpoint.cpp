@@ -157,6 +157,29 @@ TEST(Checkpoint, UnknownArchitectureAndUnsupportedOptionsAreRefusedByName) {
   refused({{"num_key_value_heads", 3}}, "multiple of num_key_value_heads");
   refused({{"hidden_size", "wide"}}, "'hidden_size' must be an integer");
   refused({{"final_logit_softcapping", 30.0}}, "final_logit_softcapping");
+  // Sizes no machine could hold are refused by key before any tensor exists.
+  refused({{"hidden_size", 1000000000}}, "'hidden_size' must be in [1, 65536], found 1000000000");
+  refused({{"num_hidden_layers", 1000000000}}, "'num_hidden_layers' must be in [1, 1024], found 1000000000");
+  refused({{"vocab_size", int64_t(1) << 40}}, "'vocab_size' must be in [1, 16777216]");
+  // A wrong JSON type anywhere names the key.
+  refused({{"hidden_act", 5}}, "key 'hidden_act' must be a string, found 5");
+  refused({{"model_type", json::array()}}, "key 'model_type' must be a string");
+  refused({{"eos_token_id", {2, "end"}}}, "'eos_token_id' must be an integer or a list of integers");
+  refused({{"architectures", {5}}}, "'architectures' must be a list of class names");
+  refused({{"rope_scaling", {{"rope_type", 3}}}}, "key 'rope_type' must be a string, found 3");
+}
+
+// transformers 5 reads Gemma's activation from hidden_act; a 4.x config may carry only
+// hidden_activation. Both present: hidden_act decides (the opposite choice changes every logit).
+TEST(Checkpoint, GemmaActivationIsReadAsTransformers5ReadsIt) {
+  const std::string base = R"({"architectures":["GemmaForCausalLM"],"vocab_size":8,"hidden_size":8,
+    "intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"head_dim":4)";
+  auto activation = [&](const std::string& keys) { return parse_model_config(base + keys + "}", "g").activation; };
+  EXPECT_EQ(activation(R"(,"hidden_act":"silu","hidden_activation":"gelu_pytorch_tanh")"), Activation::kSilu);
+  EXPECT_EQ(activation(R"(,"hidden_act":"gelu_pytorch_tanh","hidden_activation":"silu")"), Activation::kGeluTanh);
+  EXPECT_EQ(activation(R"(,"hidden_activation":"silu")"), Activation::kSilu);
+  EXPECT_EQ(activation(""), Activation::kGeluTanh);                         // GemmaConfig's default
+  EXPECT_EQ(activation(R"(,"hidden_act":"gelu")"), Activation::kGeluTanh);  // the legacy name
 }
 
 TEST(Checkpoint, ConfigJsonOfBothTransformersGenerationsParsesTheSame) {

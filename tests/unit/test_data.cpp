@@ -498,6 +498,18 @@ TEST_F(DataTest, MalformedLinesAndUnknownLabelsNameTheFileAndLine) {
   EXPECT_NE(error_of([&] { load_instruction_jsonl(dir / "empty.jsonl"); }).find("empty file"), std::string::npos);
 }
 
+TEST_F(DataTest, ADatasetWhosePromptsNeverFitIsNamed) {
+  write_dataset(dir.path(), "essays", {"up", "down"}, 20, false, /*text_repeat=*/40);
+  DataConfig c = config();
+  c.tuning_datasets = {"essays"};
+  c.symbol_fraction = 1.0;
+  c.max_input_tokens = 64;
+  BatchStream stream(std::make_shared<ExampleSource>(c), std::make_shared<ByteTokenizer>());
+  const std::string err = error_of([&] { stream.row(0); });
+  EXPECT_NE(err.find("none of the 65 examples drawn fits data.max_input_tokens = 64"), std::string::npos) << err;
+  EXPECT_NE(err.find("they came from: essays (65)"), std::string::npos) << err;
+}
+
 TEST_F(DataTest, OneClassOrTooFewExamplesForKAreRefused) {
   write_dataset(dir.path(), "single", {"only"}, 20);
   write_dataset(dir.path(), "tiny", {"a", "b"}, 2);

@@ -94,6 +94,45 @@ TEST(Safetensors, OverlappingRangesAreRefused) {
   EXPECT_NE(err.find("'b'"), std::string::npos) << err;
 }
 
+// The cases decided as the reference library decides them (safetensors 0.8.0 from PyPI, run on
+// these very bytes): it refuses a name given twice, gaps, a first tensor not at 0, trailing
+// bytes and NUL padding, and accepts space padding, offsets listed out of order and empty tensors.
+TEST(Safetensors, HeadersAreJudgedAsTheReferenceLibraryJudgesThem) {
+  test::ScratchDir dir;
+  const std::string a8 = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  struct Case {
+    const char* name;
+    std::string header, data;
+    const char* error;  // nullptr: accepted
+  };
+  const std::vector<Case> cases = {
+      {"duplicate", "{" + a8 + R"(,"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", std::string(16, '\0'),
+       "tensor name 'a' appears twice"},
+      {"gap", "{" + a8 + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}})", std::string(20, '\0'),
+       "4 bytes before tensor 'b' [12, 20) belong to no tensor"},
+      {"late_start", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", std::string(12, '\0'),
+       "4 bytes before tensor 'a' [4, 12) belong to no tensor (at the start)"},
+      {"trailing", "{" + a8 + "}", std::string(12, '\0'), "the tensors cover 8 of the 12 data bytes"},
+      {"nul_padded", "{" + a8 + "}" + std::string(6, '\0'), std::string(8, '\0'), "NUL"},
+      {"space_padded", "{" + a8 + "}      ", std::string(8, '\0'), nullptr},
+      {"out_of_order", R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},)" + a8 + "}", std::string(16, '\0'),
+       nullptr},
+      {"empty_tensor", R"({"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},)" + a8 + "}", std::string(8, '\0'),
+       nullptr},
+  };
+  for (const Case& c : cases) {
+    const fs::path path = dir / (std::string(c.name) + ".safetensors");
+    test::write_bytes(path, raw_file(c.header, c.data));
+    const std::string err = open_error(path);
+    if (c.error == nullptr) {
+      EXPECT_EQ(err, "") << c.name;
+    } else {
+      EXPECT_NE(err.find(c.error), std::string::npos) << c.name << ": " << err;
+      EXPECT_NE(err.find(path.string()), std::string::npos) << c.name << " names the file: " << err;
+    }
+  }
+}
+
 TEST(Safetensors, UnknownOrUnsupportedDtypeIsRefusedByName) {
   test::ScratchDir dir;
   test::write_bytes(dir / "d.safetensors",
