@@ -29,9 +29,12 @@ void add_ablate_command(CLI::App& app) {
   cmd->add_option("--suite", a->suites, "Evaluation suites, comma-separated")->capture_default_str();
   cmd->add_option("--data", a->plan.eval.classification_dir, "Held-out classification datasets folder");
   cmd->add_option("--tasks", a->tasks, "Held-out tasks, comma-separated");
-  cmd->add_option("-n,--examples", a->plan.eval.examples_per_task, "Test examples per task")->capture_default_str();
+  cmd->add_option("-n,--examples", a->plan.eval.examples_per_task, "Test examples per task")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), kMaxEvalExamples));
   cmd->add_option("--max-input-tokens", a->plan.eval.max_input_tokens, "Evaluation prompt budget")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(8), kMaxPromptTokens));
   cmd->add_option("--device", a->device, "Evaluation device: cpu, cuda, cuda:N or auto")->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "Evaluation dtype: float32, bfloat16 or auto")->capture_default_str();
   cmd->add_flag("--print-commands", a->print_commands, "Print the train/eval commands (e.g. for a cluster) and exit");

@@ -40,10 +40,14 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--list-functions", a->options.list_functions,
                   "list_functions.jsonl (default under $SYMTUNE_SHARED_DATA)");
   cmd->add_option("-n,--examples", a->options.examples_per_task, "Test examples per task (paper: 100)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), kMaxEvalExamples));
   cmd->add_option("-k,--exemplars", a->options.exemplars_per_class, "In-context exemplars per class (paper: 4)")
-      ->capture_default_str();
-  cmd->add_option("--max-input-tokens", a->options.max_input_tokens, "Prompt budget")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(64)));
+  cmd->add_option("--max-input-tokens", a->options.max_input_tokens, "Prompt budget")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(8), kMaxPromptTokens));
   cmd->add_option("--seed", a->options.seed, "Seed of every draw")->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "float32, bfloat16 or auto (bf16 on CUDA)")->capture_default_str();

@@ -42,10 +42,10 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--prompt", a->prompt, "Prompt text (a BOS token is prepended)")->capture_default_str();
   cmd->add_option("--max-new-tokens", a->gen.max_new_tokens, "Tokens to generate")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t(1), kMaxPromptTokens));
   cmd->add_option("--temperature", a->gen.temperature, "0 = greedy argmax; > 0 samples")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--top-k", a->gen.top_k, "Sample among the k most likely tokens (0 = all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/stop_signal.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -22,10 +23,15 @@ int main(int argc, char** argv) {
   symtune::cli::add_eval_command(app);
   symtune::cli::add_ablate_command(app);
   symtune::cli::add_tokenize_command(app);
+  // The first SIGTERM/SIGINT asks to stop (common/stop_signal.h); a second one kills.
+  symtune::install_stop_signal_handlers();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const symtune::Interrupted& e) {
+    std::fprintf(stderr, "stopped: %s (nothing partial was left behind)\n", e.what());
+    return 128 + e.signal();
   } catch (const symtune::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -9,6 +9,11 @@
 
 namespace symtune::cli {
 
+// Bounds of the commands' numeric options, as the config tables bound the config's: far above any
+// real use, they turn a typo into a clear error instead of a run that never ends.
+constexpr int64_t kMaxEvalExamples = 1'000'000;
+constexpr int64_t kMaxPromptTokens = int64_t(1) << 20;
+
 // A dtype to store weights in: "float32"/"fp32" or "bfloat16"/"bf16" ("auto" is refused: a
 // file's dtype should not depend on the machine that wrote it).
 c10::ScalarType parse_storage_dtype(const std::string& name);

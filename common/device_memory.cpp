@@ -1,5 +1,8 @@
 #include "common/device_memory.h"
 
+#include <fstream>
+#include <string>
+
 #ifdef SYMTUNE_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -46,6 +49,19 @@ std::optional<DeviceMemory> device_memory(c10::Device device) {
 #endif
   (void)device;
   return std::nullopt;
+}
+
+std::optional<DeviceMemory> host_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0, available = -1, total = -1;
+  std::string unit;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemAvailable:") available = kib * 1024;
+    if (key == "MemTotal:") total = kib * 1024;
+  }
+  if (available < 0 || total < 0) return std::nullopt;
+  return DeviceMemory{available, total};
 }
 
 }  // namespace symtune

@@ -17,5 +17,8 @@ struct DeviceMemory {
 };
 // Free and total memory of a CUDA device as the driver reports them; nullopt on CPU.
 std::optional<DeviceMemory> device_memory(c10::Device device);
+// The machine's memory for a run on the CPU: MemAvailable and MemTotal of /proc/meminfo
+// (nullopt where it cannot be read).
+std::optional<DeviceMemory> host_memory();
 
 }  // namespace symtune

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "common/stop_signal.h"
 
 namespace symtune {
 
@@ -89,6 +90,7 @@ Batch BatchStream::row(uint64_t r, StreamCounters* counters) const {
   int64_t misses = 0;  // examples that did not fit (or were unusable) since the row had one
   std::map<std::string, int64_t> unusable_sources;  // while the row is empty: where the misses came from
   for (uint64_t slot = 0;; ++slot) {
+    throw_if_stop_requested("data: building row " + std::to_string(r));
     const TextExample text = source_->example(r, slot);
     const TokenizedExample ex = tokenize_example(text, *tokenizer_, c.max_input_tokens, c.max_target_tokens);
     const int64_t length = static_cast<int64_t>(ex.prompt.size() + ex.target.size());
@@ -178,7 +180,13 @@ Batch BatchStream::assemble(const std::vector<Batch>& rows) const {
   return b;
 }
 
-Batch BatchStream::next() { return batch(next_batch_++); }
+// The position moves only once the batch is whole: a batch cut short (by a stop request) is
+// built again from the same place.
+Batch BatchStream::next() {
+  Batch b = batch(next_batch_);
+  ++next_batch_;
+  return b;
+}
 
 Batch BatchStream::batch(uint64_t b) const {
   const int64_t rows_per_batch = source_->config().rows_per_batch;

@@ -12,6 +12,27 @@ using json = nlohmann::json;
 
 namespace {
 
+// A JSONL line longer than this is not an example (the longest shared one is a few KB); reading
+// it whole would let a file without newlines ask for all of memory.
+constexpr size_t kMaxLineBytes = size_t(16) << 20;
+
+// Like std::getline, but refuses (Error naming file and line) a line longer than kMaxLineBytes
+// before holding it.
+bool read_bounded_line(std::istream& in, std::string& line, const fs::path& path, int64_t line_number) {
+  line.clear();
+  char chunk[4096];
+  while (in.get(chunk, sizeof(chunk), '\n')) {
+    line.append(chunk, static_cast<size_t>(in.gcount()));
+    if (line.size() > kMaxLineBytes)
+      throw Error(path.string() + ":" + std::to_string(line_number) + ": line longer than 16 MiB; not a JSONL example");
+  }
+  if (in.eof()) return !line.empty();
+  in.clear();  // get() sets failbit on an empty line or at a newline
+  if (in.peek() == '\n') in.ignore();
+  else if (!in) return !line.empty();
+  return true;
+}
+
 // Calls fn(json, line_number) for each non-empty line; a malformed line is an Error naming
 // file and line. Returns the number of lines read.
 template <typename Fn>
@@ -20,7 +41,7 @@ int64_t for_each_jsonl(const fs::path& path, Fn&& fn, int64_t max_lines = 0) {
   if (!in) throw Error(path.string() + ": cannot open for reading");
   std::string line;
   int64_t line_number = 0, read = 0;
-  while (std::getline(in, line)) {
+  while (read_bounded_line(in, line, path, line_number + 1)) {
     ++line_number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (max_lines > 0 && read >= max_lines) break;
@@ -96,8 +117,9 @@ ClassificationDataset load_classification_dataset(const fs::path& dir, int64_t m
   }
 
   bool any_split = false;
-  for (auto [split_name, split] : {std::pair{"train", &d.train}, std::pair{"test", &d.test}}) {
-    const fs::path path = dir / (std::string(split_name) + ".jsonl");
+  for (const auto& named_split : {std::pair{"train", &d.train}, std::pair{"test", &d.test}}) {
+    std::vector<LabelledExample>* split = named_split.second;  // a plain variable: lambdas may capture it
+    const fs::path path = dir / (std::string(named_split.first) + ".jsonl");
     if (!fs::exists(path)) continue;
     any_split = true;
     for_each_jsonl(

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/device_memory.h"
 #include "common/error.h"
 #include "data/tokenizer.h"
 #include "model/hf_checkpoint.h"
@@ -22,12 +23,36 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
+namespace {
+
+// Before the weights are read: the weights, and one scoring forward of up to 16 candidates behind
+// a prompt of max_input_tokens (fp32 logits and their log-softmax, a layer's activations).
+void require_evaluation_fits(const ModelConfig& mc, const EvalOptions& o, c10::Device device, c10::ScalarType dtype) {
+  constexpr int64_t kCandidates = 16;
+  const int64_t tokens = kCandidates * (o.max_input_tokens + 64);
+  const int64_t element = c10::elementSize(dtype);
+  const double needed = static_cast<double>(mc.num_parameters() * element) +
+                        static_cast<double>(tokens) *
+                            (2.0 * 4 * mc.vocab_size + element * (6.0 * mc.hidden_size + 3.0 * mc.intermediate_size));
+  const auto memory = device.is_cuda() ? device_memory(device) : host_memory();
+  if (!memory || needed <= 0.9 * static_cast<double>(memory->free_bytes)) return;
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "about %.2f GiB, %s has %.2f GiB available", needed / double(1ull << 30),
+                device.is_cuda() ? device.str().c_str() : "this machine",
+                static_cast<double>(memory->free_bytes) / double(1ull << 30));
+  throw Error(std::string("eval: the model and one scoring forward need ") + buf +
+              "; lower --max-input-tokens or use --dtype bfloat16");
+}
+
+}  // namespace
+
 nlohmann::json evaluate_model(const std::string& model_dir, const std::vector<std::string>& suites,
                               const EvalOptions& options, c10::Device device, c10::ScalarType dtype) {
   const auto& known = eval_suite_names();
   for (const auto& s : suites)
     if (std::find(known.begin(), known.end(), s) == known.end())
       throw Error("--suite: unknown suite '" + s + "' (icl, flipped, list_functions, turing_concepts)");
+  require_evaluation_fits(load_model_config(std::filesystem::path(model_dir) / "config.json"), options, device, dtype);
   auto model = load_pretrained(model_dir, {dtype, device, false});
   const ModelConfig& c = model->config();
   auto tokenizer = load_tokenizer(model_dir, {c.bos_token_id, c.first_eos_token_id(), c.pad_token_id}, c.vocab_size);

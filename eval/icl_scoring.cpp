@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include "common/stop_signal.h"
 #include "data/batches.h"
 #include "model/transformer.h"
 
@@ -37,6 +38,7 @@ IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, 
   IclTaskResult result;
   result.task = dataset.name;
   for (int64_t i = 0; i < n; ++i) {
+    throw_if_stop_requested("eval: " + dataset.name);
     Rng rng = Rng::for_stream(seed, static_cast<uint64_t>(i), 0x4556414C);  // "EVAL"
     const TextExample ex = build_icl_prompt(dataset, symbols, options, rng);
     const TokenizedExample tok = tokenize_example(ex, tokenizer, max_input_tokens, 64);

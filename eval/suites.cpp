@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "common/stop_signal.h"
 #include "data/batches.h"
 #include "data/mixture.h"
 #include "data/prompts.h"
@@ -66,6 +67,7 @@ IclTaskResult run_open_task(Transformer& model, const Tokenizer& tok, const Open
   r.task = task.id;
   const size_t shown = std::min<size_t>(static_cast<size_t>(o.open_task_exemplars), task.examples.size() - 1);
   for (size_t q = shown; q < task.examples.size() && r.examples < o.examples_per_task; ++q) {
+    throw_if_stop_requested("eval: " + task.id);
     std::string prompt;
     for (size_t i = 0; i < shown; ++i)
       prompt += "Input: " + task.examples[i].first + "\nOutput: " + task.examples[i].second + "\n\n";

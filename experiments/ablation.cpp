@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/stop_signal.h"
 #include "eval/evaluate_model.h"
 #include "eval/report_tables.h"
 #include "experiments/helper_scripts.h"
@@ -74,6 +75,7 @@ std::string run_ablation(const AblationPlan& plan) {
     const std::string run_dir = (fs::path(plan.out_dir) / run_name(r)).string();
     Trainer trainer(load_train_config(plan.config, run_overrides(plan, r, run_dir)), "auto");
     trainer.run();
+    throw_if_stop_requested("ablate: " + run_dir);  // the run checkpointed; rerunning the ablation resumes it
     const auto last = latest_checkpoint(fs::path(run_dir) / "checkpoints");
     if (!last) throw Error(run_dir + ": no checkpoint after training");
     const auto report = evaluate_model((*last / "model").string(), plan.suites, plan.eval, plan.device, plan.dtype);

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/stop_signal.h"
 
 namespace symtune {
 
@@ -18,6 +19,7 @@ std::vector<int64_t> generate(Transformer& model, const std::vector<int64_t>& pr
   at::Tensor input = at::tensor(prompt, at::kLong).unsqueeze(0);
   std::vector<int64_t> out;
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
+    throw_if_stop_requested("generate");
     at::Tensor logits_V = model.forward_cached(input, cache).select(1, -1).squeeze(0).to(at::kCPU, at::kFloat);
     int64_t next;
     if (options.temperature == 0.0) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "common/stop_signal.h"
 
 namespace symtune {
 using json = nlohmann::json;
@@ -89,6 +90,7 @@ std::unique_ptr<Transformer> import_gguf(const GgufFile& f) {
   for (const auto& t : f.tensors()) used[t.name] = t.name == "rope_freqs.weight";
   TransformerWeights w;
   for (const WeightSlot& slot : weight_slots(c, w)) {
+    throw_if_stop_requested(f.path().string() + ": converting");
     const std::string& name = slot.name;
     const std::string gg = hf_to_gguf.at(name);
     if (f.find(gg) == nullptr) throw Error(f.path().string() + ": tensor '" + gg + "' (for " + name + ") is missing");

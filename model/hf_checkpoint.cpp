@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/stop_signal.h"
 #include "model/safetensors.h"
 
 namespace symtune {
@@ -119,6 +120,7 @@ std::unique_ptr<Transformer> load_pretrained(const fs::path& dir, const LoadOpti
 
   TransformerWeights w;
   for (const WeightSlot& slot : weight_slots(config, w)) {
+    throw_if_stop_requested(dir.string() + ": loading");
     const SafetensorsFile& file = weights.files[weights.file_of_tensor.at(slot.name)];
     const SafetensorsEntry* entry = file.find(slot.name);
     if (entry->shape != slot.shape)

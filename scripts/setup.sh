@@ -5,9 +5,9 @@
 #
 # What it does:
 #  1. Debian packages the build needs (cmake, ninja, sentencepiece, nlohmann-json, spdlog, fmt,
-#     GoogleTest, CLI11, ccache, clang-format for the style check), through apt-get when they are
-#     missing. Where there is no apt (a GPU machine without packages), it uses a prefix of
-#     unpacked .deb files instead:
+#     GoogleTest, CLI11, ccache; clang-format for the style check; clang and libFuzzer, if the
+#     distribution has them, for the fuzz targets), through apt-get when they are missing. Where
+#     there is no apt (a GPU machine without packages), it uses a prefix of unpacked .deb files:
 #     $SYMTUNE_DEPS_PREFIX, or .devdeps/usr in the repository (see README, "GPU machines").
 #  2. LibTorch 2.x:
 #       Torch_DIR set      -> that LibTorch, nothing installed
@@ -42,20 +42,31 @@ say() { printf '[setup] %s\n' "$*"; }
 # ---- 1. Debian packages -------------------------------------------------------------------
 debs=(cmake ninja-build g++ ccache pkg-config libsentencepiece-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
       libgtest-dev libcli11-dev libgloo-dev libicu-dev python3-venv wamerican clang-format)
+# For the fuzz targets only (scripts/fuzz.sh); where a distribution names them otherwise, the
+# fuzz test reports itself skipped.
+optional_debs=(clang libclang-rt-14-dev)
 deps_prefix=${SYMTUNE_DEPS_PREFIX:-}
 if [ -z "$deps_prefix" ] && [ -d "$root/.devdeps/usr" ]; then deps_prefix="$root/.devdeps/usr"; fi
 if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1 && [ -z "$deps_prefix" ]; then
-  missing=()
+  missing=() optional_missing=()
   for p in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  for p in "${optional_debs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || optional_missing+=("$p")
+  done
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ ${#missing[@]} -gt 0 ] || [ ${#optional_missing[@]} -gt 0 ]; then $sudo apt-get update -qq; fi
   if [ ${#missing[@]} -gt 0 ]; then
-    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
     say "installing Debian packages: ${missing[*]}"
-    $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     say "Debian packages present"
+  fi
+  if [ ${#optional_missing[@]} -gt 0 ]; then
+    say "installing ${optional_missing[*]} (fuzz targets)"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${optional_missing[@]}" >/dev/null ||
+      say "${optional_missing[*]} not installed: the fuzz test will report itself skipped"
   fi
 elif [ -n "$deps_prefix" ]; then
   say "using C++ dependencies unpacked under $deps_prefix"

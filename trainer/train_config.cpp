@@ -173,6 +173,8 @@ const std::vector<std::string>& run_config_sections() {
 
 TrainConfig parse_train_config(json config, const std::string& origin, const std::string& base_dir,
                                const std::vector<std::string>& overrides) {
+  if (!config.is_object())
+    throw Error(origin + ": a run config must be a JSON object of sections, found " + config.dump().substr(0, 80));
   for (const auto& o : overrides) apply_override(config, o, origin);
   require_known_keys(config, run_config_sections(), origin);
   auto section = [&](const char* name) {

@@ -12,6 +12,7 @@
 #include "common/device_memory.h"
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/stop_signal.h"
 #include "data/batch_prefetcher.h"
 #include "data/batches.h"
 #include "data/mixture.h"
@@ -25,7 +26,6 @@
 #include "trainer/communicator.h"
 #include "trainer/gradient_sync.h"
 #include "trainer/metrics.h"
-#include "trainer/signals.h"
 
 namespace symtune {
 namespace fs = std::filesystem;
@@ -228,15 +228,29 @@ json Trainer::evaluate() {
   return record;
 }
 
+// An evaluation that a stop request cuts short: the run goes on to its checkpoint.
+void Trainer::evaluate_unless_stopped() {
+  try {
+    evaluate();
+  } catch (const Interrupted& e) {
+    log_->info("{}", e.what());
+  }
+}
+
 int64_t Trainer::run() {
   install_stop_signal_handlers();
-  if (config_.eval.every > 0 && step_ == 0) evaluate();
+  if (config_.eval.every > 0 && step_ == 0) evaluate_unless_stopped();
   if (config_.train.data_workers > 0) {
     const int workers = static_cast<int>(config_.train.data_workers);
     prefetcher_ = std::make_unique<BatchPrefetcher>(*stream_, stream_->next_batch(), workers, 2 * workers);
   }
   while (step_ < config_.train.max_steps && !stop_requested()) {
-    const StepResult r = train_step();
+    StepResult r;
+    try {
+      r = train_step();
+    } catch (const Interrupted&) {
+      break;  // a stop while the batch was being built: it is dropped, and the stream stays before it
+    }
     log_step(r);
     if (consecutive_nonfinite_ >= config_.train.max_consecutive_nonfinite) {
       const auto last = latest_checkpoint(run_dir_ / "checkpoints");
@@ -245,14 +259,15 @@ int64_t Trainer::run() {
                   std::to_string(config_.train.max_consecutive_nonfinite) + "); the last good checkpoint is " +
                   (last ? last->string() : std::string("none (no checkpoint was written yet)")));
     }
-    if (config_.eval.every > 0 && step_ % config_.eval.every == 0 && step_ < config_.train.max_steps) evaluate();
+    if (config_.eval.every > 0 && step_ % config_.eval.every == 0 && step_ < config_.train.max_steps)
+      evaluate_unless_stopped();
     // No checkpoint in the middle of a run of skipped updates: the last good one stays newest.
     if (config_.train.checkpoint_every > 0 && step_ % config_.train.checkpoint_every == 0 &&
         step_ < config_.train.max_steps && !stop_requested() && consecutive_nonfinite_ == 0)
       save();
   }
   if (stop_requested()) log_->info("stop requested: checkpointing at step {} and exiting", step_);
-  else if (config_.eval.every > 0) evaluate();
+  else if (config_.eval.every > 0) evaluate_unless_stopped();
   save();
   return step_;
 }

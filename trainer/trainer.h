@@ -68,12 +68,14 @@ class Trainer {
   DeviceBatch to_device(const Batch& batch) const;
   at::Tensor micro_batch_loss_sum(const DeviceBatch& rows);
   void log_step(const StepResult& r);
+  void evaluate_unless_stopped();
   std::filesystem::path save();
   void restore(const std::filesystem::path& checkpoint);
 
   // Construction, step by step (each needs the ones before it).
   void setup_distributed(const LaunchEnv& env);  // device, communicator
   void setup_run_dir();                          // output folder, resolved config, logger, threads
+  void check_memory_plan();                      // before anything is written or allocated
   void setup_model();                            // weights on the device, kernels
   void setup_tokenizer();                        // copied into the run folder, the model's special ids
   void setup_optimizer();                        // Adafactor; activation checkpointing by memory left
@@ -86,6 +88,7 @@ class Trainer {
   TrainConfig config_;
   c10::Device device_ = c10::Device(c10::kCPU);
   std::string tokenizer_spec_;  // data.tokenizer, or the model directory
+  std::string memory_plan_;     // trainer/memory_plan.h, for the log
   std::filesystem::path run_dir_, tokenizer_dir_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<Transformer> model_;

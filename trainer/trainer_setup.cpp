@@ -28,6 +28,7 @@
 #include "trainer/communicator.h"
 #include "trainer/gradient_sync.h"
 #include "trainer/launch_env.h"
+#include "trainer/memory_plan.h"
 #include "trainer/metrics.h"
 
 namespace symtune {
@@ -37,6 +38,7 @@ using json = nlohmann::json;
 Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::move(config)) {
   const LaunchEnv env = read_launch_env();
   setup_distributed(env);
+  check_memory_plan();
   setup_run_dir();
   setup_model();
   setup_tokenizer();
@@ -90,6 +92,28 @@ void Trainer::setup_model() {
     model_->for_each_parameter([](const std::string&, at::Tensor& t) { t.requires_grad_(true); });
   }
   model_->set_kernels(config_.model.kernels);
+}
+
+// Before any tensor exists: the model's config.json and the run config say what the run will
+// hold; a run that cannot fit is refused here rather than killed later (trainer/memory_plan.h).
+void Trainer::check_memory_plan() {
+  const at::ScalarType dtype = resolve_dtype(config_.model.dtype, device_);
+  const ModelConfig mc = config_.model.path.empty()
+                             ? parse_model_config(config_.model.init_config.dump(), "model.init_config")
+                             : load_model_config(fs::path(config_.model.path) / "config.json");
+  using Mode = ModelSection::Checkpointing;
+  const bool checkpointing = config_.model.activation_checkpointing == Mode::kOn ||
+                             (config_.model.activation_checkpointing == Mode::kAuto && device_.is_cuda());
+  const MemoryPlan plan = plan_training_memory(mc, dtype, config_, comm_->world_size(), checkpointing);
+  const auto host = host_memory();
+  if (device_.is_cuda()) {
+    if (const auto memory = device_memory(device_)) require_memory_fits(plan, memory->free_bytes, device_.str(), false);
+    if (host && static_cast<double>(plan.batch_bytes) > 0.9 * static_cast<double>(host->free_bytes))
+      require_memory_fits(MemoryPlan{0, 0, 0, 0, 0, plan.batch_bytes}, host->free_bytes, "this machine", true);
+  } else if (host) {
+    require_memory_fits(plan, host->free_bytes, "this machine", true);
+  }
+  memory_plan_ = plan.describe();
 }
 
 // The tokenizer files are copied into the run folder (checkpoints carry them); the model's
@@ -151,6 +175,7 @@ void Trainer::resume_from(const std::string& resume) {
 
 void Trainer::log_setup(const LaunchEnv& env) {
   const ModelConfig& mc = model_->config();
+  log_->info("memory plan per rank: {}", memory_plan_);
   log_->info("model {} ({} parameters, {} on {}), tokenizer {} ({} tokens)", mc.architecture_name, mc.num_parameters(),
              c10::toString(model_->dtype()), device_.str(), tokenizer_spec_, tokenizer_->vocab_size());
   if (comm_->distributed())

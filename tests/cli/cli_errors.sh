@@ -105,6 +105,13 @@ expect_error "list with a number" "'tuning_datasets' must be a list of strings" 
   "$bin" train --config "$demo" --set 'data.tuning_datasets=["a", 3]' --set train.output_dir="$work/run"
 expect_error "number for a name" "schedule: 'kind' must be a string, found 3" \
   "$bin" train --config "$demo" --set schedule.kind=3 --set train.output_dir="$work/run"
+# A run that cannot fit in memory is refused before anything is written or allocated.
+expect_error "a batch no machine can hold" "the run needs about" \
+  "$bin" train --config "$demo" --set data.rows_per_batch=1000000 --set train.output_dir="$work/run"
+expect_error "an evaluation of no examples" "--examples: Value 0 not in range" \
+  "$bin" eval --model "$work/absent" -n 0
+expect_error "a prompt budget past the bound" "--max-input-tokens: Value 10000000000 not in range" \
+  "$bin" eval --model "$work/absent" --max-input-tokens 10000000000
 [ -e "$work/run" ] && { echo "FAIL: a refused config still created its output directory"; failures=$((failures + 1)); }
 
 echo "$passed passed, $failures failed"

@@ -5,6 +5,9 @@
   * pruning to train.keep_checkpoints: exactly the newest N complete checkpoints remain;
   * every resume error names its cause: an incomplete checkpoint, an unknown format version, a
     checkpoint of another model, an optimizer configured differently;
+  * SIGTERM while a batch is built stops the run within seconds with a checkpoint; during an
+    evaluation it ends the command with 128 + 15 and no report;
+  * stale .partial checkpoint folders go at the next start, live ones stay;
   * bf16 training through the trainer on the CPU follows the fp32 run within a stated tolerance
     and writes bf16 weights;
   * `symtune ablate` on two ratios: a run per ratio, the table and the plot.
@@ -14,9 +17,11 @@ Usage: test_run_features.py SYMTUNE_BINARY
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from harness import require_modules  # noqa: E402  (first: it checks the imports below)
 require_modules("torch", "safetensors")
@@ -112,6 +117,43 @@ def test_stale_partials(tmp):
           "a .partial folder whose writer is gone is removed at the next start, and logged", f"{left} {r.stdout[-300:]}")
     check(names["live"] in left and names["other_host"] in left,
           "a .partial folder of a live writer, or of another host, is left alone", f"{left}")
+
+
+def test_stops(tmp):
+    """SIGTERM while a batch is being built: the run stops within seconds, checkpoints the last
+    finished step (here none: step 0) with the stream before the dropped batch, and exits 0.
+    SIGTERM during an evaluation: exit 128 + 15, and no report."""
+    run_dir = os.path.join(tmp, "stop")
+    cfg = tiny_config(run_dir, max_steps=5, data_workers=0, micro_batch_rows=4)
+    cfg["data"]["rows_per_batch"] = 100000  # minutes to build
+    proc = subprocess.Popen([BIN, "train", "--config", write_config(os.path.join(tmp, "stop.json"), cfg)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    took = time.monotonic() - sent
+    state_path = os.path.join(run_dir, "checkpoints", "step_00000000", "trainer_state.json")
+    state = json.load(open(state_path)) if os.path.exists(state_path) else {}
+    check(proc.returncode == 0 and took < 10 and state.get("data_next_batch") == 0 and state.get("step") == 0,
+          f"SIGTERM while a batch is built: stopped in {took:.1f} s, checkpoint of step 0, stream before the batch",
+          f"rc {proc.returncode} {state} {err[-300:]}")
+
+    model = os.path.join(tmp, "base", "checkpoints", "step_00000002", "model")
+    if not os.path.isdir(model):
+        return
+    report = os.path.join(tmp, "stopped_report.json")
+    proc = subprocess.Popen([BIN, "eval", "--model", model, "--suite", "icl", "--data", "builtin:synthetic", "--tasks",
+                             "sign", "-n", "100000", "--out", report], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(3)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    took = time.monotonic() - sent
+    left = [f for f in os.listdir(tmp) if f.startswith("stopped_report")]
+    check(proc.returncode == 128 + 15 and took < 10 and not left and "interrupted by SIGTERM" in err,
+          f"SIGTERM during eval: exit 143 in {took:.1f} s, no report left", f"rc {proc.returncode} {left} {err[-300:]}")
 
 
 def expect_error(what, result, needle):
@@ -228,6 +270,7 @@ def main():
         test_pruning(tmp)
         test_stale_partials(tmp)
         test_resume_errors(tmp)
+        test_stops(tmp)
         test_bf16_against_fp32(tmp)
         test_ablate(tmp)
     finish()

@@ -496,6 +496,12 @@ TEST_F(DataTest, MalformedLinesAndUnknownLabelsNameTheFileAndLine) {
   EXPECT_NE(err.find("train.jsonl: empty file"), std::string::npos) << err;
   write_text_file_atomically(dir / "empty.jsonl", "");
   EXPECT_NE(error_of([&] { load_instruction_jsonl(dir / "empty.jsonl"); }).find("empty file"), std::string::npos);
+  // A file without newlines is refused before it is held whole; a last line without one is read.
+  write_text_file_atomically(dir / "bad" / "train.jsonl", lines + std::string(17 << 20, 'x'));
+  err = error_of([&] { load_classification_dataset(dir / "bad"); });
+  EXPECT_NE(err.find("train.jsonl:11: line longer than 16 MiB"), std::string::npos) << err.substr(0, 200);
+  write_text_file_atomically(dir / "bad" / "train.jsonl", lines + "{\"text\": \"last\", \"label\": \"b\"}");
+  EXPECT_EQ(load_classification_dataset(dir / "bad").train.size(), 11u);
 }
 
 TEST_F(DataTest, ADatasetWhosePromptsNeverFitIsNamed) {

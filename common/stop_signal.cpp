@@ -1,6 +1,7 @@
-#include "trainer/signals.h"
+#include "common/stop_signal.h"
 
 #include <csignal>
+#include <cstring>
 
 namespace symtune {
 namespace {
@@ -12,7 +13,7 @@ void on_signal(int sig) {
     std::raise(sig);
     return;
   }
-  g_stop = 1;
+  g_stop = sig;
 }
 }  // namespace
 
@@ -22,5 +23,13 @@ void install_stop_signal_handlers() {
 }
 
 bool stop_requested() { return g_stop != 0; }
+
+int stop_signal() { return static_cast<int>(g_stop); }
+
+void throw_if_stop_requested(const std::string& what) {
+  if (g_stop == 0) return;
+  const int sig = static_cast<int>(g_stop);
+  throw Interrupted(what + ": interrupted by " + (sig == SIGINT ? std::string("SIGINT") : std::string("SIGTERM")), sig);
+}
 
 }  // namespace symtune
