@@ -38,6 +38,7 @@ void add_convert_command(CLI::App& app) {
       const GgufFile file = GgufFile::open(*input);
       auto model = import_gguf(file);
       SaveOptions save;
+      save.stop_on_signal = true;
       save.dtype = parse_storage_dtype(*dtype);
       // The tokenizer travels as the GGUF's own metadata (data/bpe_tokenizer reads it), written
       // with the weights so the directory is complete or absent.
@@ -59,6 +60,7 @@ void add_convert_command(CLI::App& app) {
       throw Error(*tokenizer + ": tokenizer has " + std::to_string(tok->vocab_size()) + " pieces but " + *input +
                   " has vocab_size " + std::to_string(model->config().vocab_size));
     SaveOptions save;
+    save.stop_on_signal = true;
     save.dtype = parse_storage_dtype(*dtype);
     // The tokenizer under the names HF expects, written with the weights.
     save.extra_files["tokenizer.model"] = read_text_file(*tokenizer);

@@ -151,6 +151,7 @@ void save_pretrained(Transformer& model, const fs::path& out_dir, const SaveOpti
     std::vector<std::vector<std::pair<std::string, at::Tensor>>> shards(1);
     int64_t shard_bytes = 0;
     model.for_each_parameter([&](const std::string& name, at::Tensor& t) {
+      if (options.stop_on_signal) throw_if_stop_requested(out_dir.string());
       at::Tensor cpu = t.detach().to(at::kCPU, options.dtype);
       const int64_t bytes = cpu.numel() * cpu.element_size();
       if (options.max_shard_bytes > 0 && shard_bytes > 0 && shard_bytes + bytes > options.max_shard_bytes) {
@@ -184,7 +185,8 @@ void save_pretrained(Transformer& model, const fs::path& out_dir, const SaveOpti
         if (fs::exists(src)) write_text_file_atomically(staging / name, read_text_file(src));
       }
     for (const auto& [name, content] : options.extra_files) write_text_file_atomically(staging / name, content);
-    if (fs::exists(out_dir)) fs::remove(out_dir);  // empty, checked above
+    if (options.stop_on_signal) throw_if_stop_requested(out_dir.string());  // the last moment to back out
+    if (fs::exists(out_dir)) fs::remove(out_dir);                           // empty, checked above
     fs::rename(staging, out_dir);
     fsync_directory(parent);
   } catch (const fs::filesystem_error& e) {

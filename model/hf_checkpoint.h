@@ -33,6 +33,9 @@ struct SaveOptions {
   // More files for the directory (name -> bytes), written with the weights before it is renamed
   // into place: a converter's tokenizer files, so the directory is complete or absent.
   std::map<std::string, std::string> extra_files;
+  // A command's own output (convert, export): a stop request (common/stop_signal.h) abandons the
+  // write, leaving nothing. Checkpoints, written because of a stop request, keep the default.
+  bool stop_on_signal = false;
 };
 
 // Writes into `out_dir`, which must not exist or be empty. Files are written into a sibling

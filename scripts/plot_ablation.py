@@ -31,7 +31,10 @@ def main():
     ax.grid(alpha=0.3)
     fig.tight_layout()
     out = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "ablation.png")
-    fig.savefig(out, dpi=100)
+    # Drawn beside the target and renamed over it: a figure is complete or absent.
+    partial = out + ".partial.png"
+    fig.savefig(partial, dpi=100)
+    os.replace(partial, out)
     print(f"wrote {out}")
 
 

@@ -50,7 +50,10 @@ def main():
         axes[i].legend(fontsize=6)
     axes[-1].set_xlabel("step")
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    # Drawn beside the target and renamed over it: a figure is complete or absent.
+    partial = out + ".partial.png"
+    fig.savefig(partial, dpi=100)
+    os.replace(partial, out)
     print(f"wrote {out}")
 
 

@@ -12,9 +12,11 @@ Usage: check_gguf.py SYMTUNE_BINARY [GGUF_FILE]
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from harness import require_modules  # noqa: E402  (first: it checks the imports below)
 require_modules('numpy', 'torch', 'transformers')
@@ -184,6 +186,19 @@ def main():
     from transformers import AutoModelForCausalLM
 
     with tempfile.TemporaryDirectory() as tmp:
+        # SIGTERM in the middle of a conversion: exit 128 + 15 within seconds, nothing written.
+        stopped = os.path.join(tmp, "stopped")
+        proc = subprocess.Popen([binary, "convert", "--from", "gguf", path, "--out", stopped], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(0.8)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+        left = [d for d in os.listdir(tmp) if "stopped" in d]
+        check(proc.returncode == 128 + 15 and not left and took < 5,
+              f"SIGTERM during a conversion: exit 143 after {took:.1f} s, nothing written",
+              f"rc {proc.returncode} left {left}: {err[-200:]}")
         mismatched, types, compared, n_ours, out = compare_conversion(binary, path, tmp, "hf")
         check(not mismatched and compared == n_ours,
               f"{os.path.basename(path)}: all {compared} tensors ({', '.join(sorted(types))}) equal gguf's "
