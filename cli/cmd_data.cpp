@@ -30,8 +30,9 @@ void preview(const std::string& config_path, int64_t n) {
     const TokenizedExample tok = tokenize_example(ex, *tokenizer, data.max_input_tokens, data.max_target_tokens);
     std::printf("=== example %lld: %s from %s | %zu exemplars, %d dropped | prompt %zu tokens, target %zu tokens%s\n",
                 (long long)i, ex.kind.c_str(), ex.source.c_str(), ex.exemplars.size(), tok.exemplars_dropped,
-                tok.prompt.size(), tok.target.size(), tok.unusable ? " | UNUSABLE (query too long)" : "");
-    std::printf("%s", ex.input(static_cast<size_t>(tok.exemplars_kept)).c_str());
+                tok.prompt.size(), tok.target.size(),
+                tok.unusable ? " | UNUSABLE (the query and one exemplar per class do not fit)" : "");
+    std::printf("%s", ex.input(tok.kept).c_str());
     std::printf("\033[1m%s\033[0m\n", ex.target.c_str());
   }
 }
@@ -81,7 +82,7 @@ void stats(const std::string& config_path, int64_t rows) {
               (long long)data.max_target_tokens);
   std::printf(
       "truncation: %lld prompts lost exemplars (%lld exemplars in all), %lld targets cut, %lld examples "
-      "unusable (query alone too long)\n",
+      "unusable (the query and one exemplar per class do not fit)\n",
       (long long)c.prompts_with_dropped_exemplars, (long long)c.exemplars_dropped, (long long)c.targets_truncated,
       (long long)c.unusable_examples);
   std::printf("tokens: %lld in rows, %lld targets (%.1f%% of tokens carry loss), padding %.1f%%\n", (long long)tokens,

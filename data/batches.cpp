@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "common/error.h"
 #include "common/stop_signal.h"
@@ -18,28 +19,40 @@ std::vector<int32_t> encode32(const Tokenizer& t, const std::string& text) {
 TokenizedExample tokenize_example(const TextExample& ex, const Tokenizer& tok, int64_t max_input, int64_t max_target) {
   TokenizedExample out;
   const auto& special = tok.special();
-  auto encode_prompt = [&](size_t keep) {
+  auto encode_prompt = [&](const std::vector<bool>& kept) {
     std::vector<int32_t> ids;
     if (special.bos && tok.add_bos()) ids.push_back(static_cast<int32_t>(*special.bos));
-    auto body = encode32(tok, ex.input(keep));
+    auto body = encode32(tok, ex.input(kept));
     ids.insert(ids.end(), body.begin(), body.end());
     return ids;
   };
-  size_t keep = ex.exemplars.size();
-  out.prompt = encode_prompt(keep);
-  if (static_cast<int64_t>(out.prompt.size()) > max_input && keep > 0) {
+  // Exemplars that may go, front first: any, except the last one left of its class.
+  std::map<int32_t, int64_t> left_of_label;
+  for (int32_t label : ex.exemplar_labels) ++left_of_label[label];
+  out.kept.assign(ex.exemplars.size(), true);
+  auto drop_next = [&]() -> std::optional<size_t> {
+    for (size_t i = 0; i < ex.exemplars.size(); ++i) {
+      if (!out.kept[i]) continue;
+      if (!ex.exemplar_labels.empty() && left_of_label[ex.exemplar_labels[i]] <= 1) continue;
+      out.kept[i] = false;
+      if (!ex.exemplar_labels.empty()) --left_of_label[ex.exemplar_labels[i]];
+      return i;
+    }
+    return std::nullopt;
+  };
+  out.prompt = encode_prompt(out.kept);
+  if (static_cast<int64_t>(out.prompt.size()) > max_input) {
     // Estimate each exemplar's tokens (separately encoded; joins differ by a token or so), drop
-    // from the front until the estimate fits, then re-encode and drop more while still too long.
+    // until the estimate fits, then re-encode and drop more while still too long.
     int64_t excess = static_cast<int64_t>(out.prompt.size()) - max_input;
-    size_t drop = 0;
-    while (drop < ex.exemplars.size() && excess > 0)
-      excess -= static_cast<int64_t>(encode32(tok, ex.exemplars[drop++]).size()) + 1;
-    keep = ex.exemplars.size() - drop;
-    out.prompt = encode_prompt(keep);
-    while (static_cast<int64_t>(out.prompt.size()) > max_input && keep > 0) out.prompt = encode_prompt(--keep);
+    while (excess > 0)
+      if (const auto i = drop_next()) excess -= static_cast<int64_t>(encode32(tok, ex.exemplars[*i]).size()) + 1;
+      else break;
+    out.prompt = encode_prompt(out.kept);
+    while (static_cast<int64_t>(out.prompt.size()) > max_input && drop_next()) out.prompt = encode_prompt(out.kept);
   }
-  out.exemplars_kept = static_cast<int32_t>(keep);
-  out.exemplars_dropped = static_cast<int32_t>(ex.exemplars.size() - keep);
+  out.exemplars_kept = static_cast<int32_t>(std::count(out.kept.begin(), out.kept.end(), true));
+  out.exemplars_dropped = static_cast<int32_t>(ex.exemplars.size()) - out.exemplars_kept;
   if (static_cast<int64_t>(out.prompt.size()) > max_input) {
     out.unusable = true;
     return out;
@@ -74,8 +87,9 @@ namespace {
 Error no_usable_example(uint64_t r, const std::map<std::string, int64_t>& sources, const DataConfig& c) {
   std::string from;
   for (const auto& [source, n] : sources) from += (from.empty() ? "" : ", ") + source + " (" + std::to_string(n) + ")";
-  return Error("data: row " + std::to_string(r) + ": none of the 65 examples drawn fits data.max_input_tokens = " +
-               std::to_string(c.max_input_tokens) + " (even their query alone is longer); they came from: " + from +
+  return Error("data: row " + std::to_string(r) +
+               ": none of the 65 examples drawn fits data.max_input_tokens = " + std::to_string(c.max_input_tokens) +
+               " (even their query with one exemplar per class is longer); they came from: " + from +
                ". Raise data.max_input_tokens or leave those datasets out (data.tuning_datasets)");
 }
 

@@ -31,10 +31,17 @@ namespace symtune {
 struct TokenizedExample {
   std::vector<int32_t> prompt;  // BOS + prompt
   std::vector<int32_t> target;  // target + EOS
+  std::vector<bool> kept;       // per exemplar: still in the prompt
   int32_t exemplars_kept = 0, exemplars_dropped = 0;
   bool target_truncated = false;
-  bool unusable = false;  // the query alone exceeds max_input_tokens
+  // The prompt cannot fit max_input_tokens: the query alone is too long, or a classification
+  // prompt would have to lose every exemplar of some class (then the query's symbol might never
+  // appear, and the target could not be inferred). Such examples are skipped and counted.
+  bool unusable = false;
 };
+
+// Cuts the prompt to max_input tokens by dropping exemplars from the front, except the last
+// exemplar of any class; cuts the target to max_target (EOS included).
 
 TokenizedExample tokenize_example(const TextExample& example, const Tokenizer& tokenizer, int64_t max_input_tokens,
                                   int64_t max_target_tokens);

@@ -84,6 +84,13 @@ std::string TextExample::input(size_t keep) const {
   return out + query;
 }
 
+std::string TextExample::input(const std::vector<bool>& kept) const {
+  std::string out = prefix;
+  for (size_t i = 0; i < exemplars.size(); ++i)
+    if (i < kept.size() && kept[i]) out += exemplars[i] + kExemplarSeparator;
+  return out + query;
+}
+
 int32_t num_prompt_layouts() { return static_cast<int32_t>(std::size(kLayouts)); }
 
 void check_icl_ready(const ClassificationDataset& d, const IclOptions& o) {
@@ -102,8 +109,7 @@ void check_icl_ready(const ClassificationDataset& d, const IclOptions& o) {
     throw Error("dataset '" + d.name + "': no test split for evaluation queries");
 }
 
-TextExample build_icl_prompt(const ClassificationDataset& d, const std::vector<std::string>& symbols,
-                             const IclOptions& o, Rng& rng) {
+TextExample build_icl_prompt(const ClassificationDataset& d, const SymbolPool& symbols, const IclOptions& o, Rng& rng) {
   std::vector<std::vector<int32_t>> computed;  // only for datasets built by hand, without the loader's index
   if (d.train_by_label.size() != d.labels.size()) computed = d.indices_by_label(d.train);
   const auto& by_label = computed.empty() ? d.train_by_label : computed;
@@ -136,7 +142,7 @@ TextExample build_icl_prompt(const ClassificationDataset& d, const std::vector<s
   switch (o.labels) {
     case LabelMode::kSymbols: {
       if (symbols.size() < n) throw Error("symbol pool has fewer symbols than dataset '" + d.name + "' has labels");
-      for (int32_t i : distinct_draws(symbols.size(), n, rng)) ex.label_strings.push_back(symbols[i]);
+      ex.label_strings = symbols.draw_distinct(n, rng);
       ex.kind = "symbol";
       break;
     }
@@ -152,9 +158,11 @@ TextExample build_icl_prompt(const ClassificationDataset& d, const std::vector<s
   }
   ex.layout = static_cast<int32_t>(rng.below(std::size(kLayouts)));
   const Layout& layout = kLayouts[ex.layout];
-  for (const auto& [label, index] : exemplars)
+  for (const auto& [label, index] : exemplars) {
     ex.exemplars.push_back(std::string(layout.input_prefix) + input_of(d, d.train[index]) + layout.joiner +
                            layout.output_prefix + " " + ex.label_strings[label]);
+    ex.exemplar_labels.push_back(label);
+  }
   ex.query = std::string(layout.input_prefix) + input_of(d, query) + layout.joiner + layout.output_prefix;
   ex.query_label = query.label;
   ex.target = " " + ex.label_strings[query.label];

@@ -20,6 +20,7 @@
 
 #include "data/datasets.h"
 #include "data/rng.h"
+#include "data/symbols.h"
 
 namespace symtune {
 
@@ -30,8 +31,9 @@ struct TextExample {
   std::string source;  // dataset or file it came from
   std::string prefix;  // instruction, "" when none
   std::vector<std::string> exemplars;
-  std::string query;   // the input the target answers, ending with the output prefix or a newline
-  std::string target;  // what the model must produce (loss goes here only)
+  std::vector<int32_t> exemplar_labels;  // the label of each exemplar (classification prompts; else empty)
+  std::string query;                     // the input the target answers, ending with the output prefix or a newline
+  std::string target;                    // what the model must produce (loss goes here only)
   // For classification prompts: the string shown for each label id, and the query's label.
   std::vector<std::string> label_strings;
   int32_t query_label = -1;
@@ -39,6 +41,8 @@ struct TextExample {
 
   // The model input with the last `keep` exemplars (all by default).
   std::string input(size_t keep = SIZE_MAX) const;
+  // The model input with the exemplars whose `kept` entry is true.
+  std::string input(const std::vector<bool>& kept) const;
 };
 
 enum class LabelMode { kSymbols, kNatural, kFlipped };
@@ -59,8 +63,8 @@ void check_icl_ready(const ClassificationDataset& dataset, const IclOptions& opt
 
 // `symbols` is the pool for kSymbols (ignored otherwise). k is lowered for a prompt when a
 // class has fewer than k + 1 training examples.
-TextExample build_icl_prompt(const ClassificationDataset& dataset, const std::vector<std::string>& symbols,
-                             const IclOptions& options, Rng& rng);
+TextExample build_icl_prompt(const ClassificationDataset& dataset, const SymbolPool& symbols, const IclOptions& options,
+                             Rng& rng);
 
 // A classification example as an instruction: the dataset's FLAN templates when there are some
 // (see flan_task_for), else a generic instruction listing the options. Natural labels.

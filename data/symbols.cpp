@@ -22,6 +22,11 @@ std::string spreadsheet_column_name(int64_t index) {
 void SymbolPoolConfig::validate(const std::string& where) const {
   if (heldout_integer_end < heldout_integer_begin)
     throw Error(where + ": 'heldout_integer_end' must be >= 'heldout_integer_begin'");
+  if (heldout_letter_end < heldout_letter_begin)
+    throw Error(where + ": 'heldout_letter_end' must be >= 'heldout_letter_begin'");
+  if (heldout_letter_begin < tuning_letter_strings)
+    throw Error(where + ": held-out letter strings start at index " + std::to_string(heldout_letter_begin) +
+                ", inside the tuning letter strings; the pools must be disjoint");
   if (heldout_integer_begin < tuning_integers)
     throw Error(where + ": held-out integers start at " + std::to_string(heldout_integer_begin) +
                 ", inside the tuning integers 0.." + std::to_string(tuning_integers - 1) +
@@ -52,6 +57,10 @@ const ConfigTable<SymbolPoolConfig>& symbol_table() {
                    "first held-out integer (at or after the tuning integers)")
           .integer("heldout_integer_end", &S::heldout_integer_end, {0, kMaxPoolSize},
                    "held-out integers end (exclusive)")
+          .integer("heldout_letter_begin", &S::heldout_letter_begin, {0, kMaxPoolSize},
+                   "first held-out letter string, as a 0-based index (10000 = the 10,001st, NTQ)")
+          .integer("heldout_letter_end", &S::heldout_letter_end, {0, kMaxPoolSize},
+                   "held-out letter strings end (exclusive index)")
           .integer("heldout_words", &S::heldout_words, {-1, kMaxPoolSize},
                    "held-out words; -1 = every word not used for tuning")
           .seed("seed", &S::seed, "seed of the shuffle that picks the tuning words");
@@ -133,15 +142,44 @@ SymbolPools build_symbol_pools(const SymbolPoolConfig& c) {
   Rng rng = Rng::for_stream(c.seed, 0x5359'4D42);  // "SYMB"
   rng.shuffle(words);
 
-  for (int64_t i = 0; i < c.tuning_integers; ++i) pools.tuning.push_back(std::to_string(i));
-  for (int64_t i = 0; i < c.tuning_letter_strings; ++i) pools.tuning.push_back(spreadsheet_column_name(i));
-  pools.tuning.insert(pools.tuning.end(), words.begin(), words.begin() + c.tuning_words);
+  SymbolPool& tuning = pools.tuning;
+  for (int64_t i = 0; i < c.tuning_integers; ++i) tuning.integers.push_back(std::to_string(i));
+  for (int64_t i = 0; i < c.tuning_letter_strings; ++i) tuning.letter_strings.push_back(spreadsheet_column_name(i));
+  tuning.words.assign(words.begin(), words.begin() + c.tuning_words);
 
-  for (int64_t i = c.heldout_integer_begin; i < c.heldout_integer_end; ++i) pools.heldout.push_back(std::to_string(i));
+  SymbolPool& heldout = pools.heldout;
+  for (int64_t i = c.heldout_integer_begin; i < c.heldout_integer_end; ++i)
+    heldout.integers.push_back(std::to_string(i));
+  for (int64_t i = c.heldout_letter_begin; i < c.heldout_letter_end; ++i)
+    heldout.letter_strings.push_back(spreadsheet_column_name(i));
   const int64_t rest = static_cast<int64_t>(words.size()) - c.tuning_words;
   const int64_t take = c.heldout_words < 0 ? rest : std::min(rest, c.heldout_words);
-  pools.heldout.insert(pools.heldout.end(), words.begin() + c.tuning_words, words.begin() + c.tuning_words + take);
+  heldout.words.assign(words.begin() + c.tuning_words, words.begin() + c.tuning_words + take);
   return pools;
+}
+
+std::vector<std::string> SymbolPool::draw_distinct(size_t n, Rng& rng) const {
+  if (size() < n)
+    throw Error("symbol pool: " + std::to_string(n) + " distinct symbols asked for, the pool has " +
+                std::to_string(size()));
+  std::vector<const std::vector<std::string>*> categories;
+  for (const auto* c : {&integers, &letter_strings, &words})
+    if (!c->empty()) categories.push_back(c);
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  while (out.size() < n) {
+    const auto& category = *categories[rng.below(categories.size())];
+    const std::string& symbol = category[rng.below(category.size())];
+    if (seen.insert(symbol).second) out.push_back(symbol);
+  }
+  return out;
+}
+
+std::vector<std::string> SymbolPool::all() const {
+  std::vector<std::string> out = integers;
+  out.insert(out.end(), letter_strings.begin(), letter_strings.end());
+  out.insert(out.end(), words.begin(), words.end());
+  return out;
 }
 
 }  // namespace symtune

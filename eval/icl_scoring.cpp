@@ -32,7 +32,7 @@ std::vector<double> score_candidates(Transformer& model, const std::vector<int32
 }
 
 IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, const ClassificationDataset& dataset,
-                                const std::vector<std::string>& symbols, IclOptions options, int64_t n, uint64_t seed,
+                                const SymbolPool& symbols, IclOptions options, int64_t n, uint64_t seed,
                                 int64_t max_input_tokens) {
   options.query_from_test = true;
   IclTaskResult result;
@@ -42,7 +42,11 @@ IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, 
     Rng rng = Rng::for_stream(seed, static_cast<uint64_t>(i), 0x4556414C);  // "EVAL"
     const TextExample ex = build_icl_prompt(dataset, symbols, options, rng);
     const TokenizedExample tok = tokenize_example(ex, tokenizer, max_input_tokens, 64);
-    if (tok.unusable) continue;
+    if (tok.unusable) {
+      ++result.skipped;
+      result.outcomes += '-';
+      continue;
+    }
     std::vector<std::vector<int32_t>> candidates;
     for (const auto& label : ex.label_strings) {  // as targets are tokenized for training: " label" + EOS
       std::vector<int32_t> ids;
@@ -54,6 +58,7 @@ IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, 
     const auto best = std::max_element(scores.begin(), scores.end()) - scores.begin();
     ++result.examples;
     result.correct += best == ex.query_label;
+    result.outcomes += best == ex.query_label ? '1' : '0';
   }
   return result;
 }

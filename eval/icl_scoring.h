@@ -24,13 +24,15 @@ std::vector<double> score_candidates(Transformer& model, const std::vector<int32
 struct IclTaskResult {
   std::string task;
   int64_t examples = 0, correct = 0;
+  int64_t skipped = 0;   // prompts that could not fit max_input_tokens with one exemplar per class
+  std::string outcomes;  // per draw: '1' correct, '0' wrong, '-' skipped (eval/statistics.h)
   double accuracy() const { return examples ? double(correct) / examples : 0.0; }
 };
 
 // `n` prompts of `dataset` (queries from its test split, k exemplars per class), labels shown
 // as options.labels says (symbols from `symbols` for kSymbols). Deterministic in `seed`.
 IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, const ClassificationDataset& dataset,
-                                const std::vector<std::string>& symbols, IclOptions options, int64_t n, uint64_t seed,
+                                const SymbolPool& symbols, IclOptions options, int64_t n, uint64_t seed,
                                 int64_t max_input_tokens);
 
 }  // namespace symtune

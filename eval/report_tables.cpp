@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "eval/statistics.h"
+
 namespace symtune {
 using json = nlohmann::json;
 
@@ -18,31 +20,60 @@ std::string markdown_table(const std::vector<std::string>& header, const std::ve
   return md;
 }
 
-std::string accuracy_cell(const json* accuracy) {
-  if (accuracy == nullptr || !accuracy->is_number()) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.3f", accuracy->get<double>());
+namespace {
+
+std::string format(const char* pattern, double a, double b = 0, double c = 0) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), pattern, a, b, c);
   return buf;
 }
 
-namespace {
-
-// The accuracy of `task` ("" = the mean) in a report, or nullptr.
-const json* find_accuracy(const json& report, const std::string& suite, const std::string& setting,
-                          const std::string& task) {
+// A task's or a setting's entry in a report, or nullptr.
+const json* find_entry(const json& report, const std::string& suite, const std::string& setting,
+                       const std::string& task) {
   try {
     const json& s = report.at("suites").at(suite).at("settings").at(setting);
-    return task.empty() ? &s.at("mean") : &s.at("tasks").at(task).at("accuracy");
+    return task.empty() ? &s : &s.at("tasks").at(task);
   } catch (const json::exception&) {
     return nullptr;
   }
 }
 
+// The per-draw outcomes of a task, or of every task of a setting ("" = all), for pairing.
+std::vector<std::string> outcomes_of(const json& report, const std::string& suite, const std::string& setting,
+                                     const std::string& task) {
+  std::vector<std::string> out;
+  const json* s = find_entry(report, suite, setting, "");
+  if (s == nullptr || !s->contains("tasks")) return out;
+  for (auto t = (*s)["tasks"].begin(); t != (*s)["tasks"].end(); ++t)
+    if ((task.empty() || t.key() == task) && t.value().contains("outcomes"))
+      out.push_back(t.value()["outcomes"].get<std::string>());
+  return out;
+}
+
 }  // namespace
+
+std::string accuracy_cell(const json* entry) {
+  if (entry == nullptr) return "-";
+  if (entry->is_number()) return format("%.3f", entry->get<double>());
+  const bool mean = entry->contains("mean");
+  const char* value_key = mean ? "mean" : "accuracy";
+  const char* interval_key = mean ? "mean_interval" : "interval";
+  if (!entry->contains(value_key)) return "-";
+  std::string cell = format("%.3f", (*entry)[value_key].get<double>());
+  if (entry->contains(interval_key))
+    cell += format(" [%.2f, %.2f]", (*entry)[interval_key][0].get<double>(), (*entry)[interval_key][1].get<double>());
+  if (!mean && entry->contains("n")) cell += " n=" + std::to_string((*entry)["n"].get<int64_t>());
+  return cell;
+}
 
 std::string compare_reports_markdown(const std::vector<json>& reports, const std::vector<std::string>& names) {
   std::vector<std::string> header{"suite", "setting", "task"};
   header.insert(header.end(), names.begin(), names.end());
+  for (size_t k = 1; k < names.size(); ++k) {
+    header.push_back(names[k] + " - " + names[0] + " [95% CI]");
+    header.push_back("McNemar p");
+  }
   std::vector<std::vector<std::string>> rows;
   const json& first = reports.at(0);
   for (auto suite = first["suites"].begin(); suite != first["suites"].end(); ++suite)
@@ -54,7 +85,18 @@ std::string compare_reports_markdown(const std::vector<json>& reports, const std
       tasks.push_back("");
       for (const auto& task : tasks) {
         std::vector<std::string> row{suite.key(), setting.key(), task.empty() ? "**mean**" : task};
-        for (const auto& r : reports) row.push_back(accuracy_cell(find_accuracy(r, suite.key(), setting.key(), task)));
+        for (const auto& r : reports) row.push_back(accuracy_cell(find_entry(r, suite.key(), setting.key(), task)));
+        const auto base = outcomes_of(first, suite.key(), setting.key(), task);
+        for (size_t k = 1; k < reports.size(); ++k) {
+          const auto other = outcomes_of(reports[k], suite.key(), setting.key(), task);
+          if (base.empty() || base.size() != other.size()) {
+            row.insert(row.end(), {"-", "-"});
+            continue;
+          }
+          const PairedDifference d = paired_difference(base, other);
+          row.push_back(format("%+.3f [%+.2f, %+.2f]", d.difference, d.interval.low, d.interval.high));
+          row.push_back(format("%.3g", d.mcnemar_p));
+        }
         rows.push_back(std::move(row));
       }
     }
@@ -76,8 +118,7 @@ std::string reports_by_setting_markdown(const std::string& label_header,
   std::vector<std::vector<std::string>> rows;
   for (const auto& [label, report] : runs) {
     std::vector<std::string> row{label};
-    for (const auto& [suite, setting] : columns)
-      row.push_back(accuracy_cell(find_accuracy(report, suite, setting, "")));
+    for (const auto& [suite, setting] : columns) row.push_back(accuracy_cell(find_entry(report, suite, setting, "")));
     rows.push_back(std::move(row));
   }
   return markdown_table(header, rows);

@@ -13,6 +13,7 @@
 #include "data/prompts.h"
 #include "eval/icl_scoring.h"
 #include "eval/open_tasks.h"
+#include "eval/statistics.h"
 #include "model/generate.h"
 #include "model/transformer.h"
 
@@ -26,14 +27,20 @@ const std::vector<std::string>& eval_suite_names() {
 
 namespace {
 
-json summarise(const std::map<std::string, IclTaskResult>& results) {
+// Per task: accuracy with n, skips, its Wilson interval and the per-draw outcomes (for paired
+// comparisons); per setting: the mean over tasks with a bootstrap interval.
+json summarise(const std::map<std::string, IclTaskResult>& results, uint64_t seed) {
   json out = {{"tasks", json::object()}};
-  double sum = 0;
+  std::vector<std::string> outcomes;
   for (const auto& [task, r] : results) {
-    out["tasks"][task] = {{"accuracy", r.accuracy()}, {"correct", r.correct}, {"n", r.examples}};
-    sum += r.accuracy();
+    const Interval ci = wilson_interval(r.correct, r.examples);
+    out["tasks"][task] = {{"accuracy", r.accuracy()}, {"correct", r.correct},          {"n", r.examples},
+                          {"skipped", r.skipped},     {"interval", {ci.low, ci.high}}, {"outcomes", r.outcomes}};
+    outcomes.push_back(r.outcomes);
   }
-  out["mean"] = results.empty() ? 0.0 : sum / static_cast<double>(results.size());
+  const MeanEstimate mean = mean_with_interval(outcomes, 2000, seed);
+  out["mean"] = mean.mean;
+  out["mean_interval"] = {mean.interval.low, mean.interval.high};
   return out;
 }
 
@@ -75,7 +82,11 @@ IclTaskResult run_open_task(Transformer& model, const Tokenizer& tok, const Open
     std::vector<int64_t> ids;
     if (tok.special().bos && tok.add_bos()) ids.push_back(*tok.special().bos);
     for (int64_t id : tok.encode(prompt)) ids.push_back(id);
-    if (static_cast<int64_t>(ids.size()) > o.max_input_tokens) continue;
+    if (static_cast<int64_t>(ids.size()) > o.max_input_tokens) {
+      ++r.skipped;
+      r.outcomes += '-';
+      continue;
+    }
     GenerateOptions g;
     g.max_new_tokens = is_list ? 48 : 24;
     g.stop_ids = stop;
@@ -90,6 +101,7 @@ IclTaskResult run_open_task(Transformer& model, const Tokenizer& tok, const Open
     }
     ++r.examples;
     r.correct += correct;
+    r.outcomes += correct ? '1' : '0';
   }
   return r;
 }
@@ -124,7 +136,7 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
         const int64_t n = std::min<int64_t>(o.examples_per_task, static_cast<int64_t>(d.test.size()));
         results[d.name] = evaluate_icl_task(model, tok, d, pools.heldout, icl, n, o.seed, o.max_input_tokens);
       }
-      report["settings"][s.name] = summarise(results);
+      report["settings"][s.name] = summarise(results, o.seed);
     }
   } else if (suite == "list_functions" || suite == "turing_concepts") {
     const std::vector<int64_t> stop = newline_ids(tok);
@@ -139,7 +151,7 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
             model, tok, make_turing_concept_task(name, o.open_task_exemplars + o.examples_per_task, o.seed), o, stop,
             false);
     }
-    json s = summarise(results);
+    json s = summarise(results, o.seed);
     // 250 list functions: keep the per-task detail but report the mean prominently.
     report["settings"]["exact_match"] = s;
   } else {

@@ -1,5 +1,6 @@
 """Plots accuracy against the symbol-tuning share from `symtune ablate`'s ablation.json: one line
-per suite setting (mean over its tasks). Writes ablation.png beside the JSON.
+per suite setting (mean over its tasks), with its 95% bootstrap interval as error bars (reports
+without intervals are drawn without). Writes ablation.png beside the JSON.
 
 Usage: plot_ablation.py ABLATION_JSON
 """
@@ -23,10 +24,16 @@ def main():
     fig, ax = plt.subplots(figsize=(7, 4))
     for suite, body in runs[0]["report"]["suites"].items():
         for setting in body["settings"]:
-            ax.plot(shares, [r["report"]["suites"][suite]["settings"][setting]["mean"] for r in runs], "o-",
-                    label=f"{suite}: {setting}")
+            cells = [r["report"]["suites"][suite]["settings"][setting] for r in runs]
+            means = [c["mean"] for c in cells]
+            if all("mean_interval" in c for c in cells):
+                errors = [[m - c["mean_interval"][0] for m, c in zip(means, cells)],
+                          [c["mean_interval"][1] - m for m, c in zip(means, cells)]]
+                ax.errorbar(shares, means, yerr=errors, fmt="o-", capsize=3, label=f"{suite}: {setting}")
+            else:
+                ax.plot(shares, means, "o-", label=f"{suite}: {setting}")
     ax.set_xlabel("symbol-tuning share of the training mixture (%)")
-    ax.set_ylabel("mean accuracy, held-out tasks")
+    ax.set_ylabel("mean accuracy, held-out tasks (95% interval)")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -78,18 +78,23 @@ def check_report(report, path_md, tasks):
         for setting, s in body["settings"].items():
             accs = []
             for task, t in s["tasks"].items():
-                if t["n"] == 0 or abs(t["accuracy"] - t["correct"] / t["n"]) > 1e-12 or t["n"] > 4:
+                outcomes = t.get("outcomes", "")
+                if (t["n"] == 0 or abs(t["accuracy"] - t["correct"] / t["n"]) > 1e-12 or t["n"] > 4
+                        or outcomes.count("1") != t["correct"] or len(outcomes) != t["n"] + t["skipped"]
+                        or not t["interval"][0] <= t["accuracy"] <= t["interval"][1]):
                     bad.append(f"{suite}/{setting}/{task}: {t}")
                 accs.append(t["accuracy"])
             if abs(s["mean"] - sum(accs) / len(accs)) > 1e-12:
                 bad.append(f"{suite}/{setting}: mean {s['mean']} of {accs}")
             if suite != "turing_concepts" and sorted(s["tasks"]) != sorted(tasks):
                 bad.append(f"{suite}/{setting}: tasks {sorted(s['tasks'])}")
-    check(not bad, "eval: every accuracy is correct / n (1 <= n <= 4 queries) and every mean the mean of its tasks",
+    check(not bad, "eval: every accuracy is correct / n (1 <= n <= 4 queries) inside its interval, its outcomes "
+          "consistent, and every mean the mean of its tasks",
           "; ".join(bad[:4]))
     md = open(path_md).read()
-    mean = report["suites"]["icl"]["settings"]["symbols"]["mean"]
-    check(f"| icl | symbols | **mean** | {mean:.3f} |" in md, "eval: the markdown table beside the report shows it")
+    cell = report["suites"]["icl"]["settings"]["symbols"]
+    shown = f"| icl | symbols | **mean** | {cell['mean']:.3f} [{cell['mean_interval'][0]:.2f}, {cell['mean_interval'][1]:.2f}] |"
+    check(shown in md, "eval: the markdown table beside the report shows the mean with its interval", md[:400])
 
 
 def test_eval_and_compare(model, shared, tmp):
@@ -97,7 +102,7 @@ def test_eval_and_compare(model, shared, tmp):
     out = os.path.join(tmp, "before.json")
     r = run("eval", "--model", model, "--suite", "icl,flipped,turing_concepts", "--data",
             os.path.join(shared, "classification"), "--tasks", ",".join(tasks), "-n", "4", "-k", "1",
-            "--max-input-tokens", "256", "--out", out)
+            "--max-input-tokens", "448", "--out", out)
     if not check(r.returncode == 0, "eval runs on stories260K", r.stderr[-400:]):
         return
     report = json.load(open(out))
@@ -105,19 +110,29 @@ def test_eval_and_compare(model, shared, tmp):
     again = os.path.join(tmp, "again.json")
     run("eval", "--model", model, "--suite", "icl,flipped,turing_concepts", "--data",
         os.path.join(shared, "classification"), "--tasks", ",".join(tasks), "-n", "4", "-k", "1",
-        "--max-input-tokens", "256", "--out", again)
+        "--max-input-tokens", "448", "--out", again)
     check(json.load(open(again))["suites"] == report["suites"], "eval: the same model gives the same report")
 
+    # A second model that answers every query of sms_spam (symbols) right: the paired difference
+    # is the share of queries the first got wrong, and McNemar's p is that of those discordant pairs.
     altered = json.loads(json.dumps(report))
-    altered["suites"]["icl"]["settings"]["symbols"]["mean"] = 0.123456
+    base_task = report["suites"]["icl"]["settings"]["symbols"]["tasks"]["sms_spam"]
+    task = altered["suites"]["icl"]["settings"]["symbols"]["tasks"]["sms_spam"]
+    task["outcomes"] = "".join("1" if c != "-" else "-" for c in base_task["outcomes"])
+    task["correct"], task["accuracy"] = task["n"], 1.0
     other = os.path.join(tmp, "other.json")
     json.dump(altered, open(other, "w"))
     table = os.path.join(tmp, "cmp.md")
     r = run("compare", out, other, "--names", "before,after", "--out", table)
-    want = f"| icl | symbols | **mean** | {report['suites']['icl']['settings']['symbols']['mean']:.3f} | 0.123 |"
-    check(r.returncode == 0 and "| suite | setting | task | before | after |" in r.stdout and want in r.stdout
-          and open(table).read() == r.stdout, "compare: one column per report, each report's own numbers",
-          r.stdout[-600:] + r.stderr)
+    wrong = base_task["n"] - base_task["correct"]
+    p = min(1.0, 2 * 0.5 ** wrong) if wrong else 1.0
+    row = next((l for l in r.stdout.splitlines() if l.startswith("| icl | symbols | sms_spam |")), "")
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    check(r.returncode == 0 and "| suite | setting | task | before | after | after - before [95% CI] | McNemar p |"
+          in r.stdout and len(cells) == 7 and cells[5].startswith(f"{wrong / base_task['n']:+.3f}")
+          and abs(float(cells[6]) - p) < 1e-3 and open(table).read() == r.stdout,
+          f"compare: one column per report, the paired difference ({wrong} discordant pairs) and McNemar's p",
+          r.stdout[-800:] + r.stderr)
     r = run("compare", out, other, "--names", "only_one")
     check(r.returncode == 1 and "--names: 1 names for 2 reports" in r.stderr, "compare: a name per report is required",
           r.stderr)

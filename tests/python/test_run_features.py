@@ -254,8 +254,10 @@ def test_ablate(tmp):
     cells = [row.split("|")[1:-1] for row in rows]
     header = table[0].split("|")[1:-1]
     col = [h.strip() for h in header].index("icl: symbols") if "icl: symbols" in table[0] else -1
-    check(len(rows) == 2 and col > 0 and [float(c[col]) for c in cells] == [round(m, 3) for m in means],
-          "ablation.md: a row per ratio, its cells the reports' means", "\n".join(table))
+    intervals = [summary["runs"][i]["report"]["suites"]["icl"]["settings"]["symbols"]["mean_interval"] for i in (0, 1)]
+    want = [f"{m:.3f} [{lo:.2f}, {hi:.2f}]" for m, (lo, hi) in zip(means, intervals)]
+    check(len(rows) == 2 and col > 0 and [c[col].strip() for c in cells] == want,
+          "ablation.md: a row per ratio, its cells the reports' means with their intervals", "\n".join(table))
     png = os.path.join(out, "ablation.png")
     check(os.path.exists(png) and open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n", "ablation.png is drawn")
 

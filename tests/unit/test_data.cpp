@@ -128,7 +128,8 @@ class DataTest : public ::testing::Test {
 TEST_F(DataTest, SymbolPromptsMapEachLabelToOneSymbolUsedConsistently) {
   auto d = load_classification_dataset(dir / "three");
   const SymbolPools pools = small_pools();
-  const std::set<std::string> tuning(pools.tuning.begin(), pools.tuning.end());
+  const std::vector<std::string> all_tuning = pools.tuning.all();
+  const std::set<std::string> tuning(all_tuning.begin(), all_tuning.end());
   IclOptions o;
   std::set<std::vector<std::string>> mappings;
   for (uint64_t i = 0; i < 200; ++i) {
@@ -219,22 +220,58 @@ TEST_F(DataTest, FlippedLabelsAreReallyFlippedAndNaturalAndInstructionVariantsWo
 TEST(SymbolPools, TuningAndHeldOutAreDisjointAndFollowThePaper) {
   SymbolPoolConfig c;  // the machine's word list when installed, generated words otherwise
   const SymbolPools pools = build_symbol_pools(c);
-  EXPECT_EQ(pools.tuning.size(), 30000u);  // 10k integers + 10k letter strings + 10k words
-  std::set<std::string> tuning(pools.tuning.begin(), pools.tuning.end());
-  EXPECT_EQ(tuning.size(), pools.tuning.size()) << "no duplicates";
-  for (const auto& s : pools.heldout) ASSERT_FALSE(tuning.count(s)) << s << " is in both pools";
-  EXPECT_TRUE(tuning.count("0") && tuning.count("9999") && tuning.count("A") && tuning.count("ZZ"));
+  // Three categories in each pool, as the authors' generator builds them.
+  EXPECT_EQ(pools.tuning.integers.size(), 10000u);
+  EXPECT_EQ(pools.tuning.letter_strings.size(), 10000u);
+  EXPECT_EQ(pools.tuning.words.size(), 10000u);
+  EXPECT_EQ(pools.heldout.integers.size(), 90000u);
+  EXPECT_EQ(pools.heldout.letter_strings.size(), 90000u);
+  EXPECT_GT(pools.heldout.words.size(), 1000u);
+  const std::vector<std::string> all_tuning = pools.tuning.all(), all_heldout = pools.heldout.all();
+  const std::set<std::string> tuning(all_tuning.begin(), all_tuning.end());
+  EXPECT_EQ(tuning.size(), all_tuning.size()) << "no duplicates";
+  for (const auto& s : all_heldout) ASSERT_FALSE(tuning.count(s)) << s << " is in both pools";
+  EXPECT_TRUE(tuning.count("0") && tuning.count("9999") && tuning.count("A") && tuning.count("NTP"));
   EXPECT_EQ(spreadsheet_column_name(25), "Z");
   EXPECT_EQ(spreadsheet_column_name(26), "AA");
   EXPECT_EQ(spreadsheet_column_name(9999), "NTP");
-  std::set<std::string> heldout(pools.heldout.begin(), pools.heldout.end());
+  const std::set<std::string> heldout(all_heldout.begin(), all_heldout.end());
   EXPECT_TRUE(heldout.count("10000") && heldout.count("99999"));
   EXPECT_FALSE(heldout.count("100000"));
-  EXPECT_GT(pools.heldout.size(), 90000u);
+  // The letter strings of 10,001..100,000: NTQ .. the 100,000th column name, never a tuning one.
+  EXPECT_EQ(pools.heldout.letter_strings.front(), "NTQ");
+  EXPECT_EQ(pools.heldout.letter_strings.back(), spreadsheet_column_name(99999));
+  EXPECT_TRUE(heldout.count("NTQ") && !tuning.count("NTQ"));
   // Deterministic in the seed; another seed picks other tuning words.
-  EXPECT_EQ(build_symbol_pools(c).tuning, pools.tuning);
+  EXPECT_EQ(build_symbol_pools(c).tuning.all(), all_tuning);
   c.seed = 1;
-  EXPECT_NE(build_symbol_pools(c).tuning, pools.tuning);
+  EXPECT_NE(build_symbol_pools(c).tuning.words, pools.tuning.words);
+}
+
+// A category first, with equal probability, then a member: each category a third of the draws
+// (30,000 draws: one standard deviation is 0.27 points), whatever the categories' sizes.
+TEST(SymbolPools, DrawsTakeEachCategoryAThirdOfTheTime) {
+  SymbolPoolConfig c;
+  c.word_list = "";
+  const SymbolPools pools = build_symbol_pools(c);
+  const std::set<std::string> integers(pools.heldout.integers.begin(), pools.heldout.integers.end());
+  const std::set<std::string> letters(pools.heldout.letter_strings.begin(), pools.heldout.letter_strings.end());
+  Rng rng = Rng::for_stream(3, 0);
+  int64_t n_integers = 0, n_letters = 0, n_words = 0;
+  for (int draw = 0; draw < 10000; ++draw) {
+    const std::vector<std::string> labels = pools.heldout.draw_distinct(3, rng);
+    ASSERT_EQ(std::set<std::string>(labels.begin(), labels.end()).size(), 3u) << "labels of a prompt are distinct";
+    for (const auto& l : labels) {
+      if (integers.count(l)) ++n_integers;
+      else if (letters.count(l)) ++n_letters;
+      else ++n_words;
+    }
+  }
+  for (int64_t n : {n_integers, n_letters, n_words}) EXPECT_NEAR(n / 30000.0, 1.0 / 3, 0.015) << n;
+  std::printf("held-out draws: %lld integers, %lld letter strings, %lld words of 30000\n", (long long)n_integers,
+              (long long)n_letters, (long long)n_words);
+  const SymbolPool one_symbol{{"1"}, {}, {}};
+  EXPECT_THROW(one_symbol.draw_distinct(2, rng), Error);
 }
 
 TEST_F(DataTest, MixtureFractionHoldsWithinTwoPercentOverTenThousandExamples) {
@@ -322,7 +359,7 @@ TEST_F(DataTest, LengthsNeverExceedTheLimitsTheQueryIsNeverCutAndLossCoversExact
     const std::string decoded = tok.decode({t.prompt.begin(), t.prompt.end()});
     ASSERT_GE(decoded.size(), ex.query.size());
     EXPECT_EQ(decoded.substr(decoded.size() - ex.query.size()), ex.query);
-    EXPECT_EQ(decoded, ex.input(static_cast<size_t>(t.exemplars_kept)));
+    EXPECT_EQ(decoded, ex.input(t.kept));
     dropped += t.exemplars_dropped > 0;
     cut += t.target_truncated;
   }
@@ -504,6 +541,38 @@ TEST_F(DataTest, MalformedLinesAndUnknownLabelsNameTheFileAndLine) {
   EXPECT_EQ(load_classification_dataset(dir / "bad").train.size(), 11u);
 }
 
+// Cut to fit, a prompt keeps at least one exemplar of every class, so the query's symbol always
+// appears in it; when even that does not fit, the prompt is unusable (skipped and counted).
+TEST_F(DataTest, CutPromptsKeepAnExemplarOfEveryClass) {
+  std::vector<std::string> labels;
+  for (int i = 0; i < 12; ++i) labels.push_back("class" + std::to_string(i));
+  write_dataset(dir.path(), "twelve", labels, 12, false, /*text_repeat=*/6);
+  const ClassificationDataset d = load_classification_dataset(dir / "twelve");
+  ByteTokenizer tok;
+  IclOptions o;
+  o.k_min = 3;
+  o.k_max = 3;
+  int cut = 0, unusable = 0;
+  for (uint64_t i = 0; i < 200; ++i) {
+    Rng rng = Rng::for_stream(9, i);
+    const TextExample ex = build_icl_prompt(d, small_pools().tuning, o, rng);
+    ASSERT_EQ(ex.exemplar_labels.size(), ex.exemplars.size());
+    const TokenizedExample t = tokenize_example(ex, tok, 12 * 110 + (i % 3) * 400, 16);
+    if (t.unusable) {
+      ++unusable;
+      continue;
+    }
+    std::set<int32_t> shown;
+    for (size_t e = 0; e < ex.exemplars.size(); ++e)
+      if (t.kept[e]) shown.insert(ex.exemplar_labels[e]);
+    EXPECT_EQ(shown.size(), 12u) << "prompt " << i << " lost every exemplar of a class";
+    cut += t.exemplars_dropped > 0;
+  }
+  EXPECT_GT(cut, 50) << "the budget must force cuts";
+  EXPECT_GT(unusable, 0) << "the tightest budget must leave some prompts unusable";
+  std::printf("of 200 prompts: %d cut keeping every class, %d unusable\n", cut, unusable);
+}
+
 TEST_F(DataTest, ADatasetWhosePromptsNeverFitIsNamed) {
   write_dataset(dir.path(), "essays", {"up", "down"}, 20, false, /*text_repeat=*/40);
   DataConfig c = config();
@@ -539,7 +608,7 @@ TEST(SymbolPools, AnUnreadableWordListIsAnErrorWhenNamedAndAFallbackOtherwise) {
   c.word_list_required = false;  // the default path missing: generated pseudo-words
   const SymbolPools pools = build_symbol_pools(c);
   EXPECT_EQ(pools.word_source, "generated pseudo-words");
-  EXPECT_EQ(pools.tuning.size(), 30000u);
+  EXPECT_EQ(pools.tuning.size(), 30000u);  // 10k integers + 10k letter strings + 10k words
 }
 
 TEST(DataConfigParsing, TyposAndBadValuesAreClearErrors) {

@@ -8,6 +8,7 @@
 #include "eval/icl_scoring.h"
 #include "eval/open_tasks.h"
 #include "eval/report_tables.h"
+#include "eval/statistics.h"
 #include "eval/suites.h"
 #include "model/transformer.h"
 #include "test_support.h"
@@ -112,6 +113,63 @@ TEST(IclScoring, AccuracyCountsTheQueriesWhoseBestCandidateIsTheirLabel) {
   const IclTaskResult none = evaluate_icl_task(*model, *tok, yes_no_dataset(3, 0), {}, natural, 5, 5, 8);
   EXPECT_EQ(none.examples, 0);
   EXPECT_EQ(none.correct, 0);
+  EXPECT_EQ(none.skipped, 5);
+}
+
+// Intervals and tests against numbers worked out by hand.
+TEST(Statistics, WilsonIntervalsMatchHandComputedValues) {
+  // 8 of 10: p = 0.8, z = 1.96: centre (0.8 + 0.192) / 1.384 = 0.7168, half-width
+  // 1.96 sqrt(0.016 + 0.0096) / 1.384 = 0.2266.
+  const Interval a = wilson_interval(8, 10);
+  EXPECT_NEAR(a.low, 0.4902, 5e-4);
+  EXPECT_NEAR(a.high, 0.9433, 5e-4);
+  const Interval b = wilson_interval(50, 100);
+  EXPECT_NEAR(b.low, 0.4038, 5e-4);
+  EXPECT_NEAR(b.high, 0.5962, 5e-4);
+  const Interval c = wilson_interval(0, 10);  // z^2 / (n + z^2) = 3.8415 / 13.8415
+  EXPECT_EQ(c.low, 0.0);
+  EXPECT_NEAR(c.high, 0.2775, 5e-4);
+  const Interval none = wilson_interval(0, 0);
+  EXPECT_EQ(none.low, 0.0);
+  EXPECT_EQ(none.high, 1.0);
+}
+
+TEST(Statistics, McNemarOnAHandMadeTable) {
+  // 1 pair where a alone is right, 9 where b alone is: P(X <= 1 | n = 10, 1/2) = 11 / 1024.
+  EXPECT_NEAR(mcnemar_exact_p(1, 9), 2.0 * 11 / 1024, 1e-12);
+  EXPECT_NEAR(mcnemar_exact_p(9, 1), 2.0 * 11 / 1024, 1e-12);
+  EXPECT_EQ(mcnemar_exact_p(5, 5), 1.0);
+  EXPECT_EQ(mcnemar_exact_p(0, 0), 1.0);
+  EXPECT_NEAR(mcnemar_exact_p(0, 6), 2.0 / 64, 1e-12);
+  // Pairs: draws both scored ('-' = not scored); the difference is b's accuracy minus a's.
+  const PairedDifference d = paired_difference({"1100-0", "10"}, {"11110-", "01"});
+  EXPECT_EQ(d.pairs, 6);  // 4 in the first task (index 4 and 5 unpaired), 2 in the second
+  EXPECT_EQ(d.only_b, 3);
+  EXPECT_EQ(d.only_a, 1);
+  EXPECT_NEAR(d.difference, (0.5 + 0.0) / 2, 1e-12);
+  EXPECT_NEAR(d.mcnemar_p, mcnemar_exact_p(1, 3), 1e-12);
+  EXPECT_LE(d.interval.low, d.difference);
+  EXPECT_GE(d.interval.high, d.difference);
+  const PairedDifference same = paired_difference({"1010"}, {"1010"});
+  EXPECT_EQ(same.difference, 0.0);
+  EXPECT_EQ(same.interval.low, 0.0);
+  EXPECT_EQ(same.interval.high, 0.0);
+}
+
+TEST(Statistics, BootstrapIntervalOfAMeanHasTheBinomialWidth) {
+  // 50 of 100 right: the standard error is 0.05, so the 95% interval is about [0.40, 0.60].
+  std::string half;
+  for (int i = 0; i < 100; ++i) half += i % 2 ? '1' : '0';
+  const MeanEstimate m = mean_with_interval({half});
+  EXPECT_DOUBLE_EQ(m.mean, 0.5);
+  EXPECT_NEAR(m.interval.low, 0.40, 0.02);
+  EXPECT_NEAR(m.interval.high, 0.60, 0.02);
+  // Two tasks: the mean of their accuracies; a task right everywhere has no spread.
+  const MeanEstimate two = mean_with_interval({"1111", "1100--"});
+  EXPECT_DOUBLE_EQ(two.mean, 0.75);
+  const MeanEstimate sure = mean_with_interval({"1111"});
+  EXPECT_EQ(sure.interval.low, 1.0);
+  EXPECT_EQ(sure.interval.high, 1.0);
 }
 
 TEST(OpenTasks, ListParsingAcceptsWellFormedListsOnly) {
@@ -166,6 +224,10 @@ TEST(EvalSuites, TheSameModelGivesTheSameReport) {
       double sum = 0;
       for (const auto& t : setting["tasks"]) {
         EXPECT_EQ(t["n"], 8) << suite;  // every query of the 8 asked for is scored
+        EXPECT_EQ(t["outcomes"].get<std::string>().size(), 8u) << suite;
+        const double accuracy = t["accuracy"].get<double>();
+        EXPECT_LE(t["interval"][0].get<double>(), accuracy);
+        EXPECT_GE(t["interval"][1].get<double>(), accuracy);
         EXPECT_DOUBLE_EQ(t["accuracy"].get<double>(), t["correct"].get<double>() / 8) << suite;
         sum += t["accuracy"].get<double>();
       }
