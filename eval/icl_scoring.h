@@ -1,7 +1,6 @@
 // In-context classification by rank classification: the model scores every candidate label
 // string after the prompt (sum of log-probabilities of its tokens and the closing EOS), and the
-// prediction is the best-scoring candidate. All candidates of one prompt go through one
-// batched forward.
+// prediction is the best-scoring candidate. The prompt is computed once for all candidates.
 // Must not include trainer/.
 #pragma once
 
@@ -17,9 +16,17 @@ namespace symtune {
 
 class Transformer;
 
-// Log-likelihood of each candidate continuation of `prompt_ids` (token ids, BOS included).
+// Log-likelihood of each candidate continuation of `prompt_ids` (token ids, BOS included):
+// every candidate row runs prompt + candidate through one full forward. The reference for the
+// fast path below, and for the benchmark (bench/eval_bench.sh).
 std::vector<double> score_candidates(Transformer& model, const std::vector<int32_t>& prompt_ids,
                                      const std::vector<std::vector<int32_t>>& candidate_ids);
+
+// The same log-likelihoods, computed as evaluation does: the prompt runs once, its keys and
+// values cached; the candidates continue it as one batch, and logits are formed only where a
+// candidate token is scored (the prompt's last position, and each candidate's own positions).
+std::vector<double> score_candidates_sharing_the_prompt(Transformer& model, const std::vector<int32_t>& prompt_ids,
+                                                        const std::vector<std::vector<int32_t>>& candidate_ids);
 
 struct IclTaskResult {
   std::string task;

@@ -275,6 +275,8 @@ int64_t ModelConfig::num_parameters() const {
 }
 
 ModelConfig load_model_config(const std::filesystem::path& config_json) {
+  const std::filesystem::path dir = config_json.parent_path();
+  if (!dir.empty() && !std::filesystem::is_directory(dir)) throw Error(dir.string() + ": model directory not found");
   if (!std::filesystem::exists(config_json))
     throw Error(config_json.string() + ": not found (a model directory needs an HF config.json)");
   return parse_model_config(read_text_file(config_json), config_json.string());

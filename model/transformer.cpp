@@ -271,6 +271,20 @@ KVCache Transformer::make_cache(int64_t batch, int64_t capacity) const {
 }
 
 at::Tensor Transformer::forward_cached(const at::Tensor& tokens_BT, KVCache& cache) {
+  return logits(hidden_states_cached(tokens_BT, cache));
+}
+
+KVCache KVCache::repeated(int64_t n) const {
+  KVCache out;
+  out.length = length;
+  for (size_t i = 0; i < keys_BKSD.size(); ++i) {
+    out.keys_BKSD.push_back(keys_BKSD[i].repeat({n, 1, 1, 1}));
+    out.values_BKSD.push_back(values_BKSD[i].repeat({n, 1, 1, 1}));
+  }
+  return out;
+}
+
+at::Tensor Transformer::hidden_states_cached(const at::Tensor& tokens_BT, KVCache& cache) {
   const int64_t B = tokens_BT.size(0), T = tokens_BT.size(1);
   if (cache.length + T > cache.capacity())
     throw Error("generate: " + std::to_string(cache.length + T) + " tokens exceed the cache capacity of " +
@@ -290,7 +304,7 @@ at::Tensor Transformer::forward_cached(const at::Tensor& tokens_BT, KVCache& cac
                   ctx.fused_elementwise);
   }
   cache.length += T;
-  return logits(rms_norm(x, weights_.final_norm_C));
+  return rms_norm(x, weights_.final_norm_C);
 }
 
 }  // namespace symtune

@@ -38,6 +38,9 @@ struct KVCache {
   std::vector<at::Tensor> keys_BKSD, values_BKSD;  // one per layer, preallocated to capacity
   int64_t length = 0;                              // tokens filled so far
   int64_t capacity() const { return keys_BKSD.empty() ? 0 : keys_BKSD[0].size(2); }
+  // A cache of n rows, each a copy of this one's single row (a shared prompt that several
+  // continuations then extend).
+  KVCache repeated(int64_t n) const;
 };
 
 class Transformer {
@@ -84,6 +87,9 @@ class Transformer {
   KVCache make_cache(int64_t batch, int64_t capacity) const;
   // Appends tokens_BT to the cache and returns logits [B, T, V] for them.
   at::Tensor forward_cached(const at::Tensor& tokens_BT, KVCache& cache);
+  // The same, returning final-norm hidden states [B, T, C]: the caller forms logits only at
+  // the positions it needs (a prompt's last one, say).
+  at::Tensor hidden_states_cached(const at::Tensor& tokens_BT, KVCache& cache);
 
  private:
   at::Tensor embed(const at::Tensor& tokens_BT);
