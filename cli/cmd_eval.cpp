@@ -1,63 +1,38 @@
 // symtune eval: evaluate a checkpoint on the in-context learning suites; symtune compare: put
 // reports side by side.
 #include <CLI/CLI.hpp>
-#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/eval_options.h"
 #include "cli/options.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "eval/evaluate_model.h"
 #include "eval/report_tables.h"
+#include "model/placement.h"
 
 namespace symtune::cli {
-
-namespace {
-std::string shared_data(const std::string& sub) {
-  const char* env = std::getenv("SYMTUNE_SHARED_DATA");
-  return env ? std::string(env) + "/" + sub : "";
-}
-}  // namespace
 
 void add_eval_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("eval", "Evaluate a model on in-context learning suites; writes JSON and markdown reports");
   struct Args {
-    std::string model, suites = "icl,flipped", out = "report.json", tasks, device = "cpu", dtype = "float32";
-    EvalOptions options;
+    std::string model, suites = "icl,flipped", out = "report.json";
+    EvalCommandOptions eval;
   };
   auto a = std::make_shared<Args>();
-  a->options.classification_dir = shared_data("classification");
-  a->options.list_functions = shared_data("list_functions/list_functions.jsonl");
   cmd->add_option("--model", a->model, "HF model directory (a checkpoint's model/ folder works)")->required();
   cmd->add_option("--suite", a->suites, "Comma-separated: icl, flipped, list_functions, turing_concepts")
       ->capture_default_str();
   cmd->add_option("--out", a->out, "Report JSON (a .md table is written beside it)")->capture_default_str();
-  cmd->add_option("--data", a->options.classification_dir,
-                  "Classification datasets folder (default $SYMTUNE_SHARED_DATA/classification), or builtin:synthetic");
-  cmd->add_option("--tasks", a->tasks, "Held-out tasks, comma-separated (default subj,emotion,hate_speech,sms_spam)");
-  cmd->add_option("--list-functions", a->options.list_functions,
-                  "list_functions.jsonl (default under $SYMTUNE_SHARED_DATA)");
-  cmd->add_option("-n,--examples", a->options.examples_per_task, "Test examples per task (paper: 100)")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t(1), kMaxEvalExamples));
-  cmd->add_option("-k,--exemplars", a->options.exemplars_per_class, "In-context exemplars per class (paper: 4)")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t(1), int64_t(64)));
-  cmd->add_option("--max-input-tokens", a->options.max_input_tokens, "Prompt budget")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t(8), kMaxPromptTokens));
-  cmd->add_option("--seed", a->options.seed, "Seed of every draw")->capture_default_str();
-  cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-  cmd->add_option("--dtype", a->dtype, "float32, bfloat16 or auto (bf16 on CUDA)")->capture_default_str();
+  add_eval_options(*cmd, a->eval);
   cmd->callback([a] {
-    EvalOptions o = a->options;
-    if (!a->tasks.empty()) o.tasks = split_commas(a->tasks);
-    o.symbols.word_list_required = false;
-    const c10::Device device = parse_device(a->device);
-    const auto report =
-        evaluate_model(a->model, split_commas(a->suites), o, device, parse_compute_dtype(a->dtype, device));
+    const EvalOptions o = resolved_eval_options(a->eval);
+    const c10::Device device = parse_device(a->eval.device);
+    const DtypeChoice dtype = parse_dtype_choice(a->eval.dtype, "--dtype");
+    if (const auto note = dtype_choice_note(dtype, device); !note.empty()) std::cerr << "eval: " << note << "\n";
+    const auto report = evaluate_model(a->model, split_commas(a->suites), o, device, resolve_dtype(dtype, device));
     write_text_file_atomically(a->out, report.dump(2) + "\n");
     const std::string md = compare_reports_markdown({report}, {a->model});
     std::string md_path = a->out;

@@ -16,6 +16,7 @@ void add_data_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);  // eval and compare
 void add_ablate_command(CLI::App& app);
+void add_reproduce_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 
 }  // namespace symtune::cli

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/error.h"
 #include "common/stop_signal.h"
 
@@ -22,10 +23,12 @@ int main(int argc, char** argv) {
   symtune::cli::add_train_command(app);
   symtune::cli::add_eval_command(app);
   symtune::cli::add_ablate_command(app);
+  symtune::cli::add_reproduce_command(app);
   symtune::cli::add_tokenize_command(app);
   // The first SIGTERM/SIGINT asks to stop (common/stop_signal.h); a second one kills.
   symtune::install_stop_signal_handlers();
   try {
+    symtune::cli::record_command_line(argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

@@ -21,4 +21,23 @@ c10::Device parse_device(const std::string& name) {
   return resolve_device(parse_device_choice(name, "--device"), "--device");
 }
 
+namespace {
+std::string& recorded_command_line() {
+  static std::string line;
+  return line;
+}
+}  // namespace
+
+void record_command_line(int argc, char** argv) {
+  std::string line = "symtune";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool plain = arg.find_first_of(" \t'\"$`\\") == std::string::npos && !arg.empty();
+    line += " " + (plain ? arg : "'" + arg + "'");
+  }
+  recorded_command_line() = line;
+}
+
+const std::string& command_line() { return recorded_command_line(); }
+
 }  // namespace symtune::cli

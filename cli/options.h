@@ -22,4 +22,8 @@ c10::ScalarType parse_compute_dtype(const std::string& name, const c10::Device& 
 // "cpu", "cuda", "cuda:N" or "auto" (cuda when available, else cpu), checked against the machine.
 c10::Device parse_device(const std::string& name);
 
+// The command line as typed ("symtune reproduce --config ..."), recorded by main for reports.
+void record_command_line(int argc, char** argv);
+const std::string& command_line();
+
 }  // namespace symtune::cli

@@ -1,6 +1,7 @@
 #include "data/prompts.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -67,6 +68,17 @@ std::vector<int32_t> derangement(size_t n, Rng& rng) {
     for (size_t i = 0; i < n && ok; ++i) ok = p[i] != static_cast<int32_t>(i);
     if (ok) return p;
   }
+}
+
+// Which exemplars show the prompt's own label strings: all of them, except in flipped-label
+// prompts with a flip fraction below 1, where exactly round(fraction * count) drawn ones do
+// (no draw at all at fraction 1, so full flips draw as they always have).
+std::vector<bool> flipped_exemplars(const IclOptions& o, size_t count, Rng& rng) {
+  if (o.labels != LabelMode::kFlipped || o.flip_fraction >= 1) return std::vector<bool>(count, true);
+  std::vector<bool> flipped(count, false);
+  const auto k = static_cast<size_t>(std::llround(std::max(0.0, o.flip_fraction) * static_cast<double>(count)));
+  for (int32_t i : distinct_draws(count, k, rng)) flipped[static_cast<size_t>(i)] = true;
+  return flipped;
 }
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
@@ -156,11 +168,16 @@ TextExample build_icl_prompt(const ClassificationDataset& d, const SymbolPool& s
       break;
     }
   }
+  const std::vector<bool> flipped = flipped_exemplars(o, exemplars.size(), rng);
+  if (o.labels == LabelMode::kFlipped && std::find(flipped.begin(), flipped.end(), true) == flipped.end())
+    ex.label_strings = d.labels;  // nothing flipped: the natural target
   ex.layout = static_cast<int32_t>(rng.below(std::size(kLayouts)));
   const Layout& layout = kLayouts[ex.layout];
-  for (const auto& [label, index] : exemplars) {
+  for (size_t e = 0; e < exemplars.size(); ++e) {
+    const auto [label, index] = exemplars[e];
+    const std::string& shown = flipped[e] ? ex.label_strings[label] : d.labels[label];
     ex.exemplars.push_back(std::string(layout.input_prefix) + input_of(d, d.train[index]) + layout.joiner +
-                           layout.output_prefix + " " + ex.label_strings[label]);
+                           layout.output_prefix + " " + shown);
     ex.exemplar_labels.push_back(label);
   }
   ex.query = std::string(layout.input_prefix) + input_of(d, query) + layout.joiner + layout.output_prefix;

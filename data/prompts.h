@@ -5,7 +5,9 @@
 // string chosen per prompt:
 //   kSymbols  - a fresh one-to-one mapping from labels to symbols of the given pool;
 //   kNatural  - the dataset's own label names;
-//   kFlipped  - the label names permuted with no label left in place (flipped-label ICL).
+//   kFlipped  - the label names permuted with no label left in place (flipped-label ICL): the
+//               target and a share (flip_fraction) of the exemplars carry the permuted names,
+//               the other exemplars their own; with no exemplar flipped the target is natural.
 // The target is the query's label string. An instruction naming the task and the label
 // strings can be prepended (the evaluation settings of the paper).
 //
@@ -52,6 +54,7 @@ struct IclOptions {
   LabelMode labels = LabelMode::kSymbols;
   bool with_instruction = false;
   bool query_from_test = false;  // evaluation: the query comes from the test split
+  double flip_fraction = 1.0;    // kFlipped: share of exemplars shown with the permuted names
 };
 
 // Number of input/output layouts a prompt is drawn from.

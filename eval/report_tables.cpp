@@ -53,6 +53,10 @@ std::vector<std::string> outcomes_of(const json& report, const std::string& suit
 
 }  // namespace
 
+std::vector<std::string> setting_outcomes(const json& report, const std::string& suite, const std::string& setting) {
+  return outcomes_of(report, suite, setting, "");
+}
+
 std::string accuracy_cell(const json* entry) {
   if (entry == nullptr) return "-";
   if (entry->is_number()) return format("%.3f", entry->get<double>());
@@ -121,6 +125,49 @@ std::string reports_by_setting_markdown(const std::string& label_header,
     for (const auto& [suite, setting] : columns) row.push_back(accuracy_cell(find_entry(report, suite, setting, "")));
     rows.push_back(std::move(row));
   }
+  return markdown_table(header, rows);
+}
+
+std::string reports_by_task_markdown(const std::string& label_header,
+                                     const std::vector<std::pair<std::string, json>>& runs, const std::string& suite,
+                                     const std::string& setting) {
+  std::vector<std::string> header{label_header}, tasks;
+  if (const json* s = runs.empty() ? nullptr : find_entry(runs[0].second, suite, setting, ""))
+    for (auto t = (*s)["tasks"].begin(); t != (*s)["tasks"].end(); ++t) tasks.push_back(t.key());
+  header.insert(header.end(), tasks.begin(), tasks.end());
+  header.push_back("mean");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [label, report] : runs) {
+    std::vector<std::string> row{label};
+    for (const auto& t : tasks) row.push_back(accuracy_cell(find_entry(report, suite, setting, t)));
+    row.push_back(accuracy_cell(find_entry(report, suite, setting, "")));
+    rows.push_back(std::move(row));
+  }
+  return markdown_table(header, rows);
+}
+
+std::string paired_means_markdown(const std::vector<ReportPair>& pairs) {
+  std::vector<std::string> header{"suite", "setting"};
+  for (const auto& p : pairs) header.push_back(p.name + " [95% CI], McNemar p");
+  std::vector<std::vector<std::string>> rows;
+  if (pairs.empty()) return markdown_table(header, rows);
+  const json& first = *pairs[0].a;
+  for (auto suite = first["suites"].begin(); suite != first["suites"].end(); ++suite)
+    for (auto setting = suite.value()["settings"].begin(); setting != suite.value()["settings"].end(); ++setting) {
+      std::vector<std::string> row{suite.key(), setting.key()};
+      for (const auto& p : pairs) {
+        const auto a = outcomes_of(*p.a, suite.key(), setting.key(), "");
+        const auto b = outcomes_of(*p.b, suite.key(), setting.key(), "");
+        if (a.empty() || a.size() != b.size()) {
+          row.push_back("-");
+          continue;
+        }
+        const PairedDifference d = paired_difference(a, b);
+        row.push_back(format("%+.3f [%+.2f, %+.2f]", d.difference, d.interval.low, d.interval.high) +
+                      format(", p=%.3g", d.mcnemar_p));
+      }
+      rows.push_back(std::move(row));
+    }
   return markdown_table(header, rows);
 }
 

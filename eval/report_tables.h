@@ -11,6 +11,11 @@
 
 namespace symtune {
 
+// The per-draw outcome strings of every task of a suite setting (eval/statistics.h), in task
+// order; empty when the report has no such setting.
+std::vector<std::string> setting_outcomes(const nlohmann::json& report, const std::string& suite,
+                                          const std::string& setting);
+
 // A GitHub-flavoured markdown table.
 std::string markdown_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
@@ -27,5 +32,20 @@ std::string compare_reports_markdown(const std::vector<nlohmann::json>& reports,
 // tasks, with its interval).
 std::string reports_by_setting_markdown(const std::string& label_header,
                                         const std::vector<std::pair<std::string, nlohmann::json>>& runs);
+
+// One row per (label, report); one column per task of `suite` / `setting` in the first report,
+// then the setting's mean (the per-task view of a table like the paper's Table 1).
+std::string reports_by_task_markdown(const std::string& label_header,
+                                     const std::vector<std::pair<std::string, nlohmann::json>>& runs,
+                                     const std::string& suite, const std::string& setting);
+
+// Paired differences of setting means on the same draws: one row per suite / setting of the
+// first pair's first report, one column per named comparison "b - a [95% CI], McNemar p".
+struct ReportPair {
+  std::string name;  // e.g. "(c) - (a)"
+  const nlohmann::json* a;
+  const nlohmann::json* b;
+};
+std::string paired_means_markdown(const std::vector<ReportPair>& pairs);
 
 }  // namespace symtune

@@ -60,6 +60,31 @@ std::vector<ClassificationDataset> held_out_datasets(const EvalOptions& o) {
   return out;
 }
 
+struct IclSetting {
+  std::string name;
+  LabelMode labels;
+  bool instruction;
+  double flip_fraction = 1.0;
+};
+
+// icl: {no instruction, instruction} x {natural labels, held-out symbols}; flipped: one setting
+// per share of flipped exemplars.
+std::vector<IclSetting> icl_settings(const std::string& suite, const EvalOptions& o) {
+  if (suite == "icl")
+    return {{"natural_labels", LabelMode::kNatural, false},
+            {"natural_labels+instruction", LabelMode::kNatural, true},
+            {"symbols", LabelMode::kSymbols, false},
+            {"symbols+instruction", LabelMode::kSymbols, true}};
+  std::vector<IclSetting> settings;
+  for (int64_t percent : o.flip_percents) {
+    if (percent < 0 || percent > 100)
+      throw Error("eval: a flip percentage must be in [0, 100], found " + std::to_string(percent));
+    settings.push_back({"flipped_" + std::to_string(percent), LabelMode::kFlipped, false, percent / 100.0});
+  }
+  if (settings.empty()) throw Error("eval: the flipped suite needs at least one flip percentage");
+  return settings;
+}
+
 // Token ids whose text contains a newline: generation of an answer line stops there.
 std::vector<int64_t> newline_ids(const Tokenizer& tok) {
   std::vector<int64_t> ids;
@@ -73,7 +98,8 @@ IclTaskResult run_open_task(Transformer& model, const Tokenizer& tok, const Open
   IclTaskResult r;
   r.task = task.id;
   const size_t shown = std::min<size_t>(static_cast<size_t>(o.open_task_exemplars), task.examples.size() - 1);
-  for (size_t q = shown; q < task.examples.size() && r.examples < o.examples_per_task; ++q) {
+  const int64_t queries = o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task;
+  for (size_t q = shown; q < task.examples.size() && r.examples + r.skipped < queries; ++q) {
     throw_if_stop_requested("eval: " + task.id);
     std::string prompt;
     for (size_t i = 0; i < shown; ++i)
@@ -114,25 +140,14 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
   if (suite == "icl" || suite == "flipped") {
     const auto datasets = held_out_datasets(o);
     const SymbolPools pools = build_symbol_pools(o.symbols);
-    struct Setting {
-      const char* name;
-      LabelMode labels;
-      bool instruction;
-    };
-    std::vector<Setting> settings;
-    if (suite == "icl")
-      settings = {{"natural_labels", LabelMode::kNatural, false},
-                  {"natural_labels+instruction", LabelMode::kNatural, true},
-                  {"symbols", LabelMode::kSymbols, false},
-                  {"symbols+instruction", LabelMode::kSymbols, true}};
-    else settings = {{"flipped_labels", LabelMode::kFlipped, false}};
-    for (const auto& s : settings) {
+    for (const auto& s : icl_settings(suite, o)) {
       std::map<std::string, IclTaskResult> results;
       for (const auto& d : datasets) {
         IclOptions icl;
         icl.k_min = icl.k_max = o.exemplars_per_class;
         icl.labels = s.labels;
         icl.with_instruction = s.instruction;
+        icl.flip_fraction = s.flip_fraction;
         const int64_t n = std::min<int64_t>(o.examples_per_task, static_cast<int64_t>(d.test.size()));
         results[d.name] = evaluate_icl_task(model, tok, d, pools.heldout, icl, n, o.seed, o.max_input_tokens);
       }
@@ -143,13 +158,18 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
     std::map<std::string, IclTaskResult> results;
     if (suite == "list_functions") {
       if (o.list_functions.empty()) throw Error("eval: the list_functions suite needs --list-functions FILE");
-      for (const auto& task : load_list_functions(o.list_functions))
-        results[task.id] = run_open_task(model, tok, task, o, stop, true);
+      auto tasks = load_list_functions(o.list_functions);
+      if (o.list_function_tasks > 0 && static_cast<int64_t>(tasks.size()) > o.list_function_tasks)
+        tasks.resize(static_cast<size_t>(o.list_function_tasks));
+      for (const auto& task : tasks) results[task.id] = run_open_task(model, tok, task, o, stop, true);
     } else {
       for (const auto& name : turing_concept_names())
         results[name] = run_open_task(
-            model, tok, make_turing_concept_task(name, o.open_task_exemplars + o.examples_per_task, o.seed), o, stop,
-            false);
+            model, tok,
+            make_turing_concept_task(
+                name, o.open_task_exemplars + (o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task),
+                o.seed),
+            o, stop, false);
     }
     json s = summarise(results, o.seed);
     // 250 list functions: keep the per-task detail but report the mean prominently.

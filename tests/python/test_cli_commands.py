@@ -7,10 +7,13 @@
   * `symtune eval` on two shared held-out tasks in the icl, flipped and turing_concepts suites:
     the report's shape, accuracy = correct / n for every task and setting, each mean the mean
     of its tasks, the markdown beside it; `symtune compare` of two reports, and its errors;
+  * `symtune reproduce`: four arms (base, instruction only, mixed, symbol only) trained two
+    steps each and evaluated on the same draws; the report's Table 1, flipped curves and
+    paired differences against a difference computed here; a rerun reuses finished arms;
   * `symtune data stats` on a generated mixture: the rows, the shares of the two kinds of rows
     and the token count it prints agree with the config.
 
-The first three need ../shared/data (stories260K and the classification datasets).
+All but the last need ../shared/data (stories260K and the classification datasets).
 
 Usage: test_cli_commands.py SYMTUNE_BINARY
 """
@@ -143,6 +146,71 @@ def test_eval_and_compare(model, shared, tmp):
           "compare: a JSON file that is not a report is named", r.stderr)
 
 
+def paired_mean_difference(a_setting, b_setting):
+    """b minus a: the mean over tasks of the accuracy difference on the draws both scored."""
+    diffs = []
+    for task, a in a_setting["tasks"].items():
+        pairs = [(x, y) for x, y in zip(a["outcomes"], b_setting["tasks"][task]["outcomes"]) if "-" not in (x, y)]
+        if pairs:
+            diffs.append(sum((y == "1") - (x == "1") for x, y in pairs) / len(pairs))
+    return sum(diffs) / len(diffs)
+
+
+def test_reproduce(model, shared, tmp):
+    data = os.path.join(shared, "classification")
+    cfg = {"model": {"path": model, "dtype": "float32", "device": "cpu"},
+           "data": {"classification_dir": data, "tuning_datasets": ["sst2", "cr", "cola"],
+                    "held_out_datasets": ["subj", "sms_spam"], "symbol_fraction": 1.0,
+                    "instruction_files": [os.path.join(shared, "instruction", "alpaca_5000.jsonl")],
+                    "exemplars_per_class": [1, 2], "max_input_tokens": 256, "max_target_tokens": 16,
+                    "rows_per_batch": 2, "seed": 0},
+           "optimizer": {"relative_step": False, "scale_parameter": False},
+           "schedule": {"kind": "constant", "peak_lr": 0.003},
+           "train": {"output_dir": os.path.join(tmp, "unused"), "max_steps": 2, "log_every": 1}}
+    path = os.path.join(tmp, "reproduce.json")
+    json.dump(cfg, open(path, "w"))
+    out = os.path.join(tmp, "repro")
+    args = ("reproduce", "--config", path, "--out", out, "--data", data, "--tasks", "subj,sms_spam", "-n", "3",
+            "-k", "1", "--max-input-tokens", "448", "--suite", "icl,flipped,turing_concepts",
+            "--open-task-queries", "2", "--flip-percents", "0,100", "--mixed-fraction", "0.5", "--scale", "test")
+    r = run(*args)
+    if not check(r.returncode == 0, "reproduce runs four arms on stories260K", r.stderr[-600:]):
+        return
+    summary = json.load(open(os.path.join(out, "reproduction.json")))
+    arms = summary["arms"]
+    check([(a["key"], a["name"], a["symbol_fraction"]) for a in arms]
+          == [("a", "base", None), ("b", "instruction", 0.0), ("c", "mixed", 0.5), ("d", "symbol", 1.0)],
+          "reproduce: arms (a) base, (b) instruction only, (c) mixed at the given share, (d) symbol only",
+          json.dumps([(a["key"], a["symbol_fraction"]) for a in arms]))
+    trained = [json.load(open(os.path.join(out, f"{a['key']}_{a['name']}", "config.json")))["data"]["symbol_fraction"]
+               for a in arms[1:]]
+    check(trained == [0.0, 0.5, 1.0] and arms[0]["model"] == model,
+          "reproduce: each arm trained with its symbol fraction from the same config; the base is the model itself",
+          f"{trained}")
+    lengths = {json.dumps({s: {t: len(v["outcomes"]) for t, v in body["tasks"].items()}
+                           for s, body in a["report"]["suites"]["icl"]["settings"].items()}) for a in arms}
+    check(len(lengths) == 1 and sorted(arms[0]["report"]["suites"]["flipped"]["settings"]) == ["flipped_0",
+                                                                                               "flipped_100"],
+          "reproduce: every arm scored the same draws; the flipped suite has one setting per share", str(lengths))
+    md = open(os.path.join(out, "reproduction.md")).read()
+    a, c = (arms[i]["report"]["suites"]["icl"]["settings"]["symbols"] for i in (0, 2))
+    diff = paired_mean_difference(a, c)
+    row = next((l for l in md.splitlines() if l.startswith("| icl | symbols |")), "")
+    cells = [x.strip() for x in row.split("|")[1:-1]]
+    check("the paper's Table 1 layout" in md and "| (a) base |" in md and "(c) - (b)" in md
+          and "## Flipped labels" in md and "What the intervals allow" in md and summary["command"] in md
+          and len(cells) == 6 and cells[3].startswith(f"{diff:+.3f}"),
+          f"reproduce: the report has Table 1, flipped curves, the paired differences ((c) - (a) = {diff:+.3f} on "
+          "icl / symbols, as computed here from the outcomes) and the command", row + "\n" + md[:600])
+    stamp = os.path.getmtime(os.path.join(out, "c_mixed", "report.json"))
+    r = run(*args)
+    check(r.returncode == 0 and os.path.getmtime(os.path.join(out, "c_mixed", "report.json")) == stamp
+          and json.load(open(os.path.join(out, "reproduction.json")))["arms"][2]["report"] == arms[2]["report"],
+          "reproduce: a rerun keeps finished arms (their reports are reused, not recomputed)", r.stderr[-300:])
+    r = run("reproduce", "--config", path, "--out", out, "--arms", "base,tuned")
+    check(r.returncode == 1 and "unknown arm 'tuned'" in r.stderr, "reproduce: an unknown arm is named", r.stderr)
+
+
 def test_data_stats(tmp):
     cfg = {"data": {"classification_dir": "builtin:synthetic", "symbol_fraction": 0.5, "tokenizer": "bytes",
                     "max_input_tokens": 120, "max_target_tokens": 16, "rows_per_batch": 4,
@@ -180,6 +248,7 @@ def main():
             if check(r.returncode == 0, "convert stories260K", r.stderr[-300:]):
                 test_inspect_and_generate(model)
                 test_eval_and_compare(model, shared, tmp)
+                test_reproduce(model, shared, tmp)
     finish()
 
 

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -215,6 +216,39 @@ TEST_F(DataTest, FlippedLabelsAreReallyFlippedAndNaturalAndInstructionVariantsWo
   TextExample ex = build_icl_prompt(d, {}, o, rng);
   EXPECT_EQ(ex.label_strings, d.labels);
   EXPECT_NE(ex.prefix.find("alpha, beta, gamma"), std::string::npos);
+}
+
+// A share of the exemplars flipped: exactly round(share x exemplars) show the permuted name of
+// their class, the rest their own; the target is permuted unless nothing was flipped.
+TEST_F(DataTest, PartialFlipsShowTheShareOfPermutedLabelsAndScoreThePermutedTarget) {
+  auto d = load_classification_dataset(dir / "three");
+  const std::vector<std::string> names{"alpha", "beta", "gamma"};
+  for (double share : {0.0, 0.5, 1.0}) {
+    IclOptions o;
+    o.labels = LabelMode::kFlipped;
+    o.flip_fraction = share;
+    for (uint64_t i = 0; i < 50; ++i) {
+      Rng rng = Rng::for_stream(9, i);
+      const TextExample ex = build_icl_prompt(d, {}, o, rng);
+      size_t flipped = 0;
+      for (size_t e = 0; e < ex.exemplars.size(); ++e) {
+        const std::string& text = ex.exemplars[e];
+        const auto label = static_cast<size_t>(ex.exemplar_labels[e]);
+        ASSERT_NE(text.find(" of " + names[label] + "."), std::string::npos) << text;
+        const std::string own = " " + d.labels[label], permuted = " " + ex.label_strings[label];
+        const bool shows_own = text.size() >= own.size() && text.substr(text.size() - own.size()) == own;
+        if (!shows_own) {
+          ASSERT_EQ(text.substr(text.size() - permuted.size()), permuted) << text;
+          ++flipped;
+        }
+      }
+      EXPECT_EQ(flipped, static_cast<size_t>(std::llround(share * static_cast<double>(ex.exemplars.size()))))
+          << "share " << share << ", " << ex.exemplars.size() << " exemplars";
+      if (share == 0.0) EXPECT_EQ(ex.label_strings, d.labels);
+      else EXPECT_NE(ex.label_strings[ex.query_label], d.labels[ex.query_label]);
+      EXPECT_EQ(ex.target, " " + ex.label_strings[ex.query_label]);
+    }
+  }
 }
 
 TEST(SymbolPools, TuningAndHeldOutAreDisjointAndFollowThePaper) {
