@@ -79,7 +79,10 @@ def hf_optimizer_and_clip(config, params):
 
 def hf_replay(config, init_dir, batches_path, device, dtype, warmup):
     from transformers import AutoModelForCausalLM
-    model = AutoModelForCausalLM.from_pretrained(init_dir, dtype=dtype, attn_implementation="sdpa").to(device)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(init_dir, dtype=dtype, attn_implementation="sdpa").to(device)
+    except ValueError:  # families without SDPA (Gemma 2's soft-capped scores) run eager
+        model = AutoModelForCausalLM.from_pretrained(init_dir, dtype=dtype, attn_implementation="eager").to(device)
     model.train()
     params = [p for p in model.parameters()]
     opt, clip = hf_optimizer_and_clip(config, params)
@@ -132,12 +135,13 @@ def main():
     ap.add_argument("--anchor", help="shared/bench/anchor_hf.py")
     ap.add_argument("--anchor-shape", help="anchor_hf.py --shape (124m or 1.1b)")
     ap.add_argument("--label", default="", help="name of this configuration in the summary")
+    ap.add_argument("--init", default="{}", help="JSON merged into model.init_config (e.g. another architecture)")
     args = ap.parse_args()
 
     config = json.load(open(args.config))
     if "extends" in config:
         sys.exit("train_throughput: give a config without 'extends'")
-    init = config["model"]["init_config"]
+    init = {**config["model"]["init_config"], **json.loads(args.init)}
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
     init_dir, run_dir, batches = f"{work}/init", f"{work}/symtune", f"{work}/batches.jsonl"

@@ -1,10 +1,10 @@
-// Byte-level BPE (Radford et al. 2019, GPT-2; Sennrich et al. 2016): text is split by the GPT-2
-// pre-tokenizer pattern, each piece's UTF-8 bytes are mapped to printable characters (GPT-2's
-// byte-to-unicode table), and merges are applied lowest rank first. Special tokens are matched
-// whole before splitting. Vocabulary and merges come from an HF tokenizer.json or from a GGUF's
-// tokenizer metadata. Unicode classes (letters, numbers, white space) come from ICU.
-#include <unicode/uchar.h>
-
+// Byte-level BPE (Radford et al. 2019, GPT-2; Sennrich et al. 2016): text is normalized (NFC,
+// when the tokenizer asks) and split by the family's pre-tokenizer pattern (data/pretokenizer.h),
+// each piece's UTF-8 bytes are mapped to printable characters (GPT-2's byte-to-unicode table),
+// and merges are applied lowest rank first (a piece that is itself a token is taken whole when
+// the tokenizer ignores merges, as Llama 3's does). Special tokens are matched whole before
+// splitting. Vocabulary and merges come from an HF tokenizer.json or from a GGUF's tokenizer
+// metadata.
 #include <algorithm>
 #include <climits>
 #include <map>
@@ -14,36 +14,12 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "data/pretokenizer.h"
 #include "data/tokenizer.h"
 
 namespace symtune {
 namespace {
 using json = nlohmann::json;
-
-// Decodes one UTF-8 code point at s[i]; invalid bytes decode as themselves (U+FFFD-free, so
-// every byte still reaches the byte-level table).
-char32_t decode_utf8(const std::string& s, size_t i, size_t& length) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  auto cont = [&](size_t k) { return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
-  if (c < 0x80) {
-    length = 1;
-    return c;
-  }
-  if ((c & 0xE0) == 0xC0 && cont(1)) {
-    length = 2;
-    return ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
-  }
-  if ((c & 0xF0) == 0xE0 && cont(1) && cont(2)) {
-    length = 3;
-    return ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
-  }
-  if ((c & 0xF8) == 0xF0 && cont(1) && cont(2) && cont(3)) {
-    length = 4;
-    return ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F);
-  }
-  length = 1;
-  return 0xFFFD;
-}
 
 std::string encode_utf8(char32_t c) {
   std::string out;
@@ -62,75 +38,6 @@ std::string encode_utf8(char32_t c) {
     out += static_cast<char>(0x80 | (c & 0x3F));
   }
   return out;
-}
-
-bool is_letter(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_L_MASK) != 0; }
-bool is_number(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
-bool is_space(char32_t c) { return u_isUWhiteSpace(static_cast<UChar32>(c)) != 0; }
-
-// GPT-2's pre-tokenizer pattern, by hand:
-//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-std::vector<std::string> gpt2_split(const std::string& text) {
-  std::vector<char32_t> cps;
-  std::vector<size_t> offsets;
-  for (size_t i = 0; i < text.size();) {
-    size_t len;
-    offsets.push_back(i);
-    cps.push_back(decode_utf8(text, i, len));
-    i += len;
-  }
-  offsets.push_back(text.size());
-  const size_t n = cps.size();
-  std::vector<std::string> pieces;
-  size_t i = 0;
-  auto emit = [&](size_t from, size_t to) {
-    pieces.push_back(text.substr(offsets[from], offsets[to] - offsets[from]));
-  };
-  while (i < n) {
-    // Contractions.
-    if (cps[i] == U'\'' && i + 1 < n) {
-      static const std::vector<std::u32string> suffixes{U"s", U"t", U"re", U"ve", U"m", U"ll", U"d"};
-      bool matched = false;
-      for (const auto& suf : suffixes) {
-        if (i + 1 + suf.size() <= n && std::equal(suf.begin(), suf.end(), cps.begin() + static_cast<long>(i) + 1)) {
-          emit(i, i + 1 + suf.size());
-          i += 1 + suf.size();
-          matched = true;
-          break;
-        }
-      }
-      if (matched) continue;
-    }
-    const size_t start = i;
-    size_t j = i;
-    if (cps[j] == U' ' && j + 1 < n && !is_space(cps[j + 1])) ++j;  // the optional leading space
-    if (j < n && is_letter(cps[j])) {
-      while (j < n && is_letter(cps[j])) ++j;
-      emit(start, j);
-      i = j;
-      continue;
-    }
-    if (j < n && is_number(cps[j])) {
-      while (j < n && is_number(cps[j])) ++j;
-      emit(start, j);
-      i = j;
-      continue;
-    }
-    if (j < n && !is_space(cps[j])) {
-      while (j < n && !is_space(cps[j]) && !is_letter(cps[j]) && !is_number(cps[j])) ++j;
-      emit(start, j);
-      i = j;
-      continue;
-    }
-    // White space: all of it when it ends the text or is followed by more of itself; otherwise
-    // all but the last character, which then prefixes the next piece.
-    size_t k = i;
-    while (k < n && is_space(cps[k])) ++k;
-    if (k < n && k - i > 1) k -= 1;
-    emit(i, k);
-    i = k;
-  }
-  return pieces;
 }
 
 // GPT-2's byte-to-unicode table: printable bytes stand for themselves, the rest are shifted
@@ -153,11 +60,19 @@ const ByteTable& byte_table() {
   return table;
 }
 
+// How text becomes pieces before merges.
+struct Splitting {
+  PreTokenizerPattern pattern = PreTokenizerPattern::kGpt2;
+  bool nfc = false;            // normalize to NFC first
+  bool ignore_merges = false;  // a piece that is a token is taken whole
+};
+
 class BpeTokenizer : public Tokenizer {
  public:
   BpeTokenizer(std::vector<std::string> tokens, const std::vector<std::pair<std::string, std::string>>& merges,
-               std::vector<std::string> specials, bool add_bos, const std::string& origin)
-      : tokens_(std::move(tokens)), add_bos_(add_bos) {
+               std::vector<std::string> specials, bool add_bos, const std::string& origin,
+               Splitting splitting = Splitting())
+      : tokens_(std::move(tokens)), add_bos_(add_bos), splitting_(splitting) {
     for (size_t i = 0; i < tokens_.size(); ++i) ids_.emplace(tokens_[i], static_cast<int64_t>(i));
     for (size_t r = 0; r < merges.size(); ++r) {
       const auto& [a, b] = merges[r];
@@ -222,7 +137,7 @@ class BpeTokenizer : public Tokenizer {
 
  private:
   void encode_ordinary(const std::string& text, std::vector<int64_t>& out) const {
-    for (const auto& piece : gpt2_split(text)) {
+    for (const auto& piece : split_pretokens(splitting_.nfc ? normalize_nfc(text) : text, splitting_.pattern)) {
       {
         std::lock_guard<std::mutex> lock(cache_mutex_);
         auto it = cache_.find(piece);
@@ -241,6 +156,11 @@ class BpeTokenizer : public Tokenizer {
   std::vector<int64_t> bpe(const std::string& piece) const {
     std::vector<std::string> symbols;
     for (unsigned char b : piece) symbols.push_back(byte_table().byte_to_char[b]);
+    if (splitting_.ignore_merges) {
+      std::string whole;
+      for (const auto& s : symbols) whole += s;
+      if (auto it = ids_.find(whole); it != ids_.end()) return {it->second};
+    }
     while (symbols.size() > 1) {
       int best = INT_MAX;
       size_t at = 0;
@@ -279,6 +199,7 @@ class BpeTokenizer : public Tokenizer {
   std::unordered_map<std::string, int> ranks_;
   std::vector<std::string> specials_;
   bool add_bos_;
+  Splitting splitting_;
   mutable std::unordered_map<std::string, std::vector<int64_t>> cache_;
   mutable std::mutex cache_mutex_;
 };
@@ -294,6 +215,41 @@ std::pair<std::string, std::string> split_merge(const json& m, const std::string
   throw Error(origin + ": a merge must be \"a b\" or [a, b], found " + m.dump());
 }
 
+// The normalizer and pre-tokenizer of a tokenizer.json, as one of the known splittings: a
+// ByteLevel pre-tokenizer with its own (GPT-2) regex, or a Split by a known pattern followed by
+// ByteLevel without a regex; no normalizer or NFC. Anything else is refused by name.
+Splitting read_splitting(const json& j, const std::string& where) {
+  Splitting out;
+  const json& norm = j.value("normalizer", json());
+  if (norm.is_object() && norm.value("type", "") == "NFC") out.nfc = true;
+  else if (!norm.is_null())
+    throw Error(where + ": normalizer " + norm.dump().substr(0, 120) + " is not supported (none or NFC)");
+  const json& pre = j.value("pre_tokenizer", json());
+  auto byte_level = [](const json& p, bool with_regex) {
+    return p.is_object() && p.value("type", "") == "ByteLevel" && p.value("use_regex", true) == with_regex &&
+           !p.value("add_prefix_space", false);
+  };
+  bool ok = byte_level(pre, true);
+  if (pre.is_object() && pre.value("type", "") == "Sequence" && pre.value("pretokenizers", json()).is_array() &&
+      pre["pretokenizers"].size() == 2) {
+    const json& split = pre["pretokenizers"][0];
+    const json regex = split.is_object() ? split.value("pattern", json::object()).value("Regex", json()) : json();
+    const auto pattern = regex.is_string() ? pattern_of_regex(regex.get<std::string>()) : std::nullopt;
+    if (split.value("type", "") == "Split" && !pattern)
+      throw Error(where + ": pre-tokenizer pattern " + regex.dump().substr(0, 160) +
+                  " is not supported (known: GPT-2's, Qwen2's, Llama 3's)");
+    ok = pattern && split.value("behavior", "") == "Isolated" && !split.value("invert", false) &&
+         byte_level(pre["pretokenizers"][1], false);
+    if (pattern) out.pattern = *pattern;
+  }
+  if (!ok)
+    throw Error(where + ": pre_tokenizer " + pre.dump().substr(0, 160) +
+                " is not supported (ByteLevel with GPT-2's pattern, or Split by GPT-2's, Qwen2's or Llama 3's pattern "
+                "then ByteLevel)");
+  out.ignore_merges = j.at("model").value("ignore_merges", false);
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_bpe_tokenizer_json(const std::filesystem::path& path) {
@@ -306,14 +262,7 @@ std::unique_ptr<Tokenizer> load_bpe_tokenizer_json(const std::filesystem::path& 
   const std::string where = path.string();
   if (!j.contains("model") || j["model"].value("type", "") != "BPE")
     throw Error(where + ": only byte-level BPE tokenizers are supported (model.type \"BPE\")");
-  const json& pre = j.value("pre_tokenizer", json());
-  auto is_byte_level = [](const json& p) { return p.is_object() && p.value("type", "") == "ByteLevel"; };
-  bool ok = is_byte_level(pre);
-  if (pre.is_object() && pre.value("type", "") == "Sequence")
-    for (const auto& p : pre["pretokenizers"]) ok = ok || is_byte_level(p);
-  if (!ok)
-    throw Error(where + ": pre_tokenizer " + pre.dump().substr(0, 120) +
-                " is not supported (ByteLevel, GPT-2 pattern)");
+  const Splitting splitting = read_splitting(j, where);
   std::vector<std::string> tokens(j["model"]["vocab"].size());
   for (auto it = j["model"]["vocab"].begin(); it != j["model"]["vocab"].end(); ++it) {
     const int64_t id = it.value().get<int64_t>();
@@ -324,9 +273,10 @@ std::unique_ptr<Tokenizer> load_bpe_tokenizer_json(const std::filesystem::path& 
   std::vector<std::pair<std::string, std::string>> merges;
   for (const auto& m : j["model"]["merges"]) merges.push_back(split_merge(m, where));
   std::vector<std::string> specials;
-  for (const auto& a : j.value("added_tokens", json::array()))
-    if (a.value("special", false)) specials.push_back(a["content"].get<std::string>());
-  return std::make_unique<BpeTokenizer>(std::move(tokens), merges, std::move(specials), false, where);
+  // Every added token is matched whole before splitting, special or not (Qwen3's "<think>" is
+  // not special), as `tokenizers` does.
+  for (const auto& a : j.value("added_tokens", json::array())) specials.push_back(a["content"].get<std::string>());
+  return std::make_unique<BpeTokenizer>(std::move(tokens), merges, std::move(specials), false, where, splitting);
 }
 
 std::unique_ptr<Tokenizer> load_bpe_from_gguf_metadata(const nlohmann::json& meta, const std::string& origin) {

@@ -1,5 +1,7 @@
 #include "eval/report_tables.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "eval/statistics.h"
@@ -26,6 +28,34 @@ std::string format(const char* pattern, double a, double b = 0, double c = 0) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), pattern, a, b, c);
   return buf;
+}
+
+// A suite's setting names in natural order: digit runs compare as numbers, so the flipped
+// shares read 0, 50, 100 (JSON objects keep them as strings sort: 0, 100, 50).
+std::vector<std::string> setting_names(const json& settings) {
+  std::vector<std::string> names;
+  for (auto it = settings.begin(); it != settings.end(); ++it) names.push_back(it.key());
+  auto natural_less = [](const std::string& a, const std::string& b) {
+    size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+      if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+        size_t ie = i, je = j;
+        while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
+        while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
+        const unsigned long long x = std::stoull(a.substr(i, ie - i)), y = std::stoull(b.substr(j, je - j));
+        if (x != y) return x < y;
+        i = ie;
+        j = je;
+      } else {
+        if (a[i] != b[j]) return a[i] < b[j];
+        ++i;
+        ++j;
+      }
+    }
+    return a.size() - i < b.size() - j;
+  };
+  std::sort(names.begin(), names.end(), natural_less);
+  return names;
 }
 
 // A task's or a setting's entry in a report, or nullptr.
@@ -81,18 +111,18 @@ std::string compare_reports_markdown(const std::vector<json>& reports, const std
   std::vector<std::vector<std::string>> rows;
   const json& first = reports.at(0);
   for (auto suite = first["suites"].begin(); suite != first["suites"].end(); ++suite)
-    for (auto setting = suite.value()["settings"].begin(); setting != suite.value()["settings"].end(); ++setting) {
+    for (const std::string& setting_name : setting_names(suite.value()["settings"])) {
+      const json& setting_body = suite.value()["settings"][setting_name];
       std::vector<std::string> tasks;
-      if (setting.value()["tasks"].size() <= 20)  // list functions (250 tasks): only the mean
-        for (auto t = setting.value()["tasks"].begin(); t != setting.value()["tasks"].end(); ++t)
-          tasks.push_back(t.key());
+      if (setting_body["tasks"].size() <= 20)  // list functions (250 tasks): only the mean
+        for (auto t = setting_body["tasks"].begin(); t != setting_body["tasks"].end(); ++t) tasks.push_back(t.key());
       tasks.push_back("");
       for (const auto& task : tasks) {
-        std::vector<std::string> row{suite.key(), setting.key(), task.empty() ? "**mean**" : task};
-        for (const auto& r : reports) row.push_back(accuracy_cell(find_entry(r, suite.key(), setting.key(), task)));
-        const auto base = outcomes_of(first, suite.key(), setting.key(), task);
+        std::vector<std::string> row{suite.key(), setting_name, task.empty() ? "**mean**" : task};
+        for (const auto& r : reports) row.push_back(accuracy_cell(find_entry(r, suite.key(), setting_name, task)));
+        const auto base = outcomes_of(first, suite.key(), setting_name, task);
         for (size_t k = 1; k < reports.size(); ++k) {
-          const auto other = outcomes_of(reports[k], suite.key(), setting.key(), task);
+          const auto other = outcomes_of(reports[k], suite.key(), setting_name, task);
           if (base.empty() || base.size() != other.size()) {
             row.insert(row.end(), {"-", "-"});
             continue;
@@ -114,9 +144,9 @@ std::string reports_by_setting_markdown(const std::string& label_header,
   if (!runs.empty()) {
     const json& suites = runs[0].second["suites"];
     for (auto s = suites.begin(); s != suites.end(); ++s)
-      for (auto set = s.value()["settings"].begin(); set != s.value()["settings"].end(); ++set) {
-        columns.emplace_back(s.key(), set.key());
-        header.push_back(s.key() + ": " + set.key());
+      for (const std::string& set : setting_names(s.value()["settings"])) {
+        columns.emplace_back(s.key(), set);
+        header.push_back(s.key() + ": " + set);
       }
   }
   std::vector<std::vector<std::string>> rows;
@@ -153,11 +183,11 @@ std::string paired_means_markdown(const std::vector<ReportPair>& pairs) {
   if (pairs.empty()) return markdown_table(header, rows);
   const json& first = *pairs[0].a;
   for (auto suite = first["suites"].begin(); suite != first["suites"].end(); ++suite)
-    for (auto setting = suite.value()["settings"].begin(); setting != suite.value()["settings"].end(); ++setting) {
-      std::vector<std::string> row{suite.key(), setting.key()};
+    for (const std::string& setting_name : setting_names(suite.value()["settings"])) {
+      std::vector<std::string> row{suite.key(), setting_name};
       for (const auto& p : pairs) {
-        const auto a = outcomes_of(*p.a, suite.key(), setting.key(), "");
-        const auto b = outcomes_of(*p.b, suite.key(), setting.key(), "");
+        const auto a = outcomes_of(*p.a, suite.key(), setting_name, "");
+        const auto b = outcomes_of(*p.b, suite.key(), setting_name, "");
         if (a.empty() || a.size() != b.size()) {
           row.push_back("-");
           continue;

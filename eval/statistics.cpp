@@ -27,6 +27,17 @@ std::vector<size_t> scored(const std::string& a, const std::string* b = nullptr)
   return out;
 }
 
+// Which tasks one resample draws: each task once (stratified: the tasks are the population, as
+// the held-out ICL tasks are), or, with more than kFixedTaskLimit tasks, T tasks drawn with
+// replacement (two-stage: the tasks are a sample of a family, as 20 of the 250 list functions
+// are, and a few queries each say little about their task).
+constexpr size_t kFixedTaskLimit = 8;
+std::vector<size_t> resampled_tasks(size_t tasks, Rng& rng) {
+  std::vector<size_t> out(tasks);
+  for (size_t t = 0; t < tasks; ++t) out[t] = tasks > kFixedTaskLimit ? static_cast<size_t>(rng.below(tasks)) : t;
+  return out;
+}
+
 Interval percentile(std::vector<double> values) {
   if (values.empty()) return {};
   std::sort(values.begin(), values.end());
@@ -55,7 +66,7 @@ MeanEstimate mean_with_interval(const std::vector<std::string>& outcomes, int re
   std::vector<double> means;
   for (int r = 0; r < resamples; ++r) {
     double sum = 0;
-    for (size_t t = 0; t < outcomes.size(); ++t) {
+    for (size_t t : resampled_tasks(outcomes.size(), rng)) {
       const auto& pos = positions[t];
       int64_t correct = 0;
       for (size_t k = 0; k < pos.size(); ++k) correct += outcomes[t][pos[rng.below(pos.size())]] == '1';
@@ -103,7 +114,7 @@ PairedDifference paired_difference(const std::vector<std::string>& a, const std:
   std::vector<double> diffs;
   for (int r = 0; r < resamples; ++r) {
     double sum = 0;
-    for (size_t t = 0; t < a.size(); ++t) {
+    for (size_t t : resampled_tasks(a.size(), rng)) {
       const auto& pos = pairs[t];
       int64_t delta = 0;
       for (size_t k = 0; k < pos.size(); ++k) {

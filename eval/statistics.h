@@ -2,6 +2,9 @@
 // queries a task), an effect of a few points is noise without them.
 //   - a task's accuracy: Wilson's 95% score interval (Wilson 1927), sound at small n and near 0/1;
 //   - a mean over tasks: a percentile bootstrap that resamples each task's queries (stratified);
+//     with more than 8 tasks (list functions, Turing concepts: a sample of a family of tasks,
+//     with a few queries each) the tasks are resampled too (two-stage), so an interval is not
+//     narrowed to nothing by tasks whose two queries agree;
 //   - two models on the same queries: the paired difference with a percentile bootstrap interval
 //     over the pairs (stratified by task for means), and McNemar's exact test on the pairs
 //     where they disagree (two-sided binomial, p = 0.5).

@@ -15,6 +15,7 @@
 #include "common/file_io.h"
 #include "common/stop_signal.h"
 #include "eval/evaluate_model.h"
+#include "eval/report_summary.h"
 #include "eval/report_tables.h"
 #include "experiments/helper_scripts.h"
 #include "experiments/reproduction_report.h"
@@ -72,33 +73,54 @@ json eval_plan_json(const ReproductionPlan& plan, const std::string& model_dir) 
           {"seed", o.seed}};
 }
 
-// Trains an arm (resuming its run) and returns its newest checkpoint's model folder.
-std::string train_arm(const ReproductionPlan& plan, const ReproductionArm& arm) {
+// Trains an arm (resuming its run) and returns its newest checkpoint's model folder. The time
+// spent training is added up in <arm>/train_wall.json across the invocations that trained.
+std::string train_arm(const ReproductionPlan& plan, const ReproductionArm& arm, double& train_wall_s) {
   const fs::path dir = arm_dir(plan, arm);
+  const fs::path wall_file = dir / "train_wall.json";
+  double before = 0;
+  if (fs::exists(wall_file)) {
+    try {
+      before = json::parse(read_text_file(wall_file)).value("seconds", 0.0);
+    } catch (const json::exception&) {
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
   std::vector<std::string> sets = plan.overrides;
   sets.push_back("data.symbol_fraction=" + std::to_string(*arm.symbol_fraction));
   sets.push_back("train.output_dir=" + dir.string());
   Trainer trainer(load_train_config(plan.config, sets), "auto");
+  const int64_t first_step = trainer.step();
   trainer.run();
+  train_wall_s = before + (trainer.step() > first_step ? seconds_since(start) : 0.0);
+  write_text_file_atomically(wall_file, json{{"seconds", train_wall_s}}.dump() + "\n");
   throw_if_stop_requested("reproduce: " + dir.string());  // checkpointed; a rerun resumes it
   const auto last = latest_checkpoint(dir / "checkpoints");
   if (!last) throw Error(dir.string() + ": no checkpoint after training");
   return (*last / "model").string();
 }
 
+// The arm's report, evaluated now or kept from an earlier run with the same plan (then its
+// statistics are recomputed from its outcomes by today's code). Its "eval_wall_s" is the time
+// the evaluation took when it ran.
 json evaluate_arm(const ReproductionPlan& plan, const ReproductionArm& arm, const std::string& model_dir) {
   const fs::path path = arm_dir(plan, arm) / "report.json";
   const json wanted = eval_plan_json(plan, model_dir);
   if (fs::exists(path)) {
     try {
       json stored = json::parse(read_text_file(path));
-      if (stored.value("eval_plan", json()) == wanted) return stored;
+      if (stored.value("eval_plan", json()) == wanted) {
+        resummarise_report(stored, plan.eval.seed);
+        return stored;
+      }
     } catch (const json::exception&) {
     }  // unreadable: evaluate again
   }
+  const auto start = std::chrono::steady_clock::now();
   const auto dtype = resolve_dtype(plan.dtype, plan.device);
   json report = evaluate_model(model_dir, plan.suites, plan.eval, plan.device, dtype);
   report["eval_plan"] = wanted;
+  report["eval_wall_s"] = seconds_since(start);
   fs::create_directories(path.parent_path());
   write_text_file_atomically(path, report.dump(2) + "\n");
   return report;
@@ -128,6 +150,19 @@ std::string utc_now() {
   return buf;
 }
 
+// When this reproduction first started: kept across the invocations that continue it.
+std::string first_started(const std::string& out_dir) {
+  const fs::path previous = fs::path(out_dir) / "reproduction.json";
+  if (fs::exists(previous)) {
+    try {
+      const json j = json::parse(read_text_file(previous));
+      if (j.contains("started") && j["started"].is_string()) return j["started"].get<std::string>();
+    } catch (const json::exception&) {
+    }
+  }
+  return utc_now();
+}
+
 }  // namespace
 
 std::string run_reproduction(const ReproductionPlan& plan) {
@@ -142,22 +177,23 @@ std::string run_reproduction(const ReproductionPlan& plan) {
                   {"mixed_fraction", plan.mixed_fraction},
                   {"eval", eval_plan_json(plan, "")},
                   {"machine", machine_json(plan)},
-                  {"started", utc_now()},
+                  {"started", first_started(plan.out_dir)},
                   {"arms", json::array()}};
   for (const auto& arm : reproduction_arms(plan.arms, plan.mixed_fraction)) {
     std::cerr << "reproduce: " << label_of(arm) << "\n";
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::string model_dir = arm.symbol_fraction ? train_arm(plan, arm) : base_model;
-    const double train_s = seconds_since(t0);
-    const auto t1 = std::chrono::steady_clock::now();
+    double train_s = 0;
+    const std::string model_dir = arm.symbol_fraction ? train_arm(plan, arm, train_s) : base_model;
     const json report = evaluate_arm(plan, arm, model_dir);
     json entry = {{"key", arm.key},     {"name", arm.name},        {"label", label_of(arm)},
-                  {"model", model_dir}, {"train_wall_s", train_s}, {"eval_wall_s", seconds_since(t1)},
+                  {"model", model_dir}, {"train_wall_s", train_s}, {"eval_wall_s", report.value("eval_wall_s", 0.0)},
                   {"report", report}};
     entry["symbol_fraction"] = arm.symbol_fraction ? json(*arm.symbol_fraction) : json(nullptr);
     summary["arms"].push_back(entry);
   }
-  summary["wall_s"] = seconds_since(start);
+  double compute_s = 0;  // what produced the results, over the invocations that did the work
+  for (const auto& a : summary["arms"]) compute_s += a["train_wall_s"].get<double>() + a["eval_wall_s"].get<double>();
+  summary["wall_s"] = compute_s;
+  summary["this_invocation_wall_s"] = seconds_since(start);
   fs::create_directories(plan.out_dir);
   const fs::path json_path = fs::path(plan.out_dir) / "reproduction.json";
   write_text_file_atomically(json_path, summary.dump(2) + "\n");

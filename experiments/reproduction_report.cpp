@@ -45,9 +45,13 @@ std::string header_section(const json& s) {
         " exemplars per class, prompts of at most " + std::to_string(e["max_input_tokens"].get<int64_t>()) +
         " tokens, flipped shares " + e["flip_percents"].dump() + "%, seed " +
         std::to_string(e["seed"].get<uint64_t>()) + "; every arm scores the same draws\n";
-  md += "- machine: " + s["machine"].dump() + "\n";
+  const json& m = s["machine"];
+  md += "- machine: " + m.value("cpu", std::string("?")) + ", " + std::to_string(m.value("cores", 0)) + " cores, " +
+        fmt("%.1f", m.value("memory_gib", 0.0)) + " GiB; " + m.value("cpu_bf16", std::string()) + "; evaluation on " +
+        m.value("eval_device", std::string("?")) +
+        (m.contains("eval_dtype") ? " (" + m["eval_dtype"].get<std::string>() + ")" : std::string()) + "\n";
   md += "- started " + s["started"].get<std::string>() + "; wall time " + fmt("%.1f", s["wall_s"].get<double>() / 60) +
-        " min (";
+        " min of training and evaluation (";
   for (size_t i = 0; i < s["arms"].size(); ++i) {
     const json& a = s["arms"][i];
     md += (i ? "; " : "") + a["label"].get<std::string>() + ": train " +
@@ -55,8 +59,8 @@ std::string header_section(const json& s) {
           fmt("%.1f", a["eval_wall_s"].get<double>() / 60);
   }
   return md +
-         " min)\n\nEach accuracy: value [95% interval] n=queries scored (Wilson for a task, a stratified "
-         "bootstrap for a mean over tasks).\n\n";
+         " min)\n\nEach accuracy: value [95% interval] n=queries scored (Wilson for a task; for a mean over tasks a "
+         "bootstrap, stratified by task, and two-stage (tasks resampled too) for the list functions and concepts).\n\n";
 }
 
 // A sentence on what a paired difference's interval allows one to conclude.
@@ -64,8 +68,13 @@ std::string verdict(const std::string& what, const PairedDifference& d) {
   std::string line = "- " + what + ": " + fmt("%+.3f [%+.3f, %+.3f]", d.difference, d.interval.low, d.interval.high) +
                      ", McNemar p = " + fmt("%.3g", d.mcnemar_p) + " on " + std::to_string(d.pairs) +
                      " paired queries: ";
-  if (d.interval.low > 0) return line + "higher, and the interval excludes no difference.\n";
-  if (d.interval.high < 0) return line + "lower, and the interval excludes no difference.\n";
+  const bool excludes_zero = d.interval.low > 0 || d.interval.high < 0;
+  const std::string direction = d.difference > 0 ? "higher" : "lower";
+  if (excludes_zero && d.mcnemar_p < 0.05)
+    return line + direction + ": the interval excludes 0 and McNemar's test rejects no difference at 5%.\n";
+  if (excludes_zero)
+    return line + "the bootstrap interval excludes 0 but McNemar's p is " + fmt("%.2g", d.mcnemar_p) +
+           ": not established at this size.\n";
   return line + "the interval includes 0: no difference can be claimed at this size; effects outside [" +
          fmt("%+.3f, %+.3f", d.interval.low, d.interval.high) + "] are unlikely.\n";
 }

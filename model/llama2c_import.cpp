@@ -79,12 +79,12 @@ std::unique_ptr<Transformer> import_llama2c(const std::filesystem::path& path) {
   TransformerWeights w;
   w.blocks.resize(layers);
   w.embed_VxC = take({vocab, dim});
-  for (auto& b : w.blocks) b.input_norm_C = take({dim});
+  for (auto& b : w.blocks) b.pre_attention_norm_C = take({dim});
   for (auto& b : w.blocks) b.q_proj_HDxC = interleaved_to_half_rotary(take({dim, dim}), heads);
   for (auto& b : w.blocks) b.k_proj_KDxC = interleaved_to_half_rotary(take({kv_dim, dim}), kv_heads);
   for (auto& b : w.blocks) b.v_proj_KDxC = take({kv_dim, dim});
   for (auto& b : w.blocks) b.o_proj_CxHD = take({dim, dim});
-  for (auto& b : w.blocks) b.post_attention_norm_C = take({dim});
+  for (auto& b : w.blocks) b.pre_mlp_norm_C = take({dim});
   for (auto& b : w.blocks) b.gate_proj_FxC = take({hidden, dim});  // w1
   for (auto& b : w.blocks) b.down_proj_CxF = take({dim, hidden});  // w2
   for (auto& b : w.blocks) b.up_proj_FxC = take({hidden, dim});    // w3

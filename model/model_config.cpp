@@ -4,10 +4,13 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "model/config_json.h"
+#include "model/model_families.h"
 
 namespace symtune {
 namespace {
 using json = nlohmann::json;
+using namespace config_json;
 
 struct ArchitectureInfo {
   const char* class_name;
@@ -18,7 +21,12 @@ constexpr ArchitectureInfo kArchitectures[] = {
     {"LlamaForCausalLM", "llama", Architecture::kLlama},
     {"MistralForCausalLM", "mistral", Architecture::kMistral},
     {"Qwen2ForCausalLM", "qwen2", Architecture::kQwen2},
+    {"Qwen3ForCausalLM", "qwen3", Architecture::kQwen3},
     {"GemmaForCausalLM", "gemma", Architecture::kGemma},
+    {"Gemma2ForCausalLM", "gemma2", Architecture::kGemma2},
+    {"Gemma3ForCausalLM", "gemma3_text", Architecture::kGemma3},
+    {"Olmo2ForCausalLM", "olmo2", Architecture::kOlmo2},
+    {"SmolLM3ForCausalLM", "smollm3", Architecture::kSmolLM3},
 };
 
 std::string supported_list() {
@@ -27,76 +35,21 @@ std::string supported_list() {
   return out;
 }
 
-bool present(const json& j, const char* key) { return j.contains(key) && !j.at(key).is_null(); }
-
-int64_t require_int(const json& j, const char* key, const std::string& origin) {
-  if (!present(j, key)) throw Error(origin + ": required key '" + key + "' is missing");
-  if (!j.at(key).is_number_integer())
-    throw Error(origin + ": key '" + key + "' must be an integer, found " + j.at(key).dump());
-  return j.at(key).get<int64_t>();
-}
-
-int64_t int_or(const json& j, const char* key, int64_t fallback, const std::string& origin) {
-  return present(j, key) ? require_int(j, key, origin) : fallback;
-}
-
-double number_or(const json& j, const char* key, double fallback, const std::string& origin) {
-  if (!present(j, key)) return fallback;
-  if (!j.at(key).is_number()) throw Error(origin + ": key '" + key + "' must be a number, found " + j.at(key).dump());
-  return j.at(key).get<double>();
-}
-
-bool bool_or(const json& j, const char* key, bool fallback, const std::string& origin) {
-  if (!present(j, key)) return fallback;
-  if (!j.at(key).is_boolean())
-    throw Error(origin + ": key '" + key + "' must be true or false, found " + j.at(key).dump());
-  return j.at(key).get<bool>();
-}
-
-std::string string_or(const json& j, const char* key, const std::string& fallback, const std::string& origin) {
-  if (!present(j, key)) return fallback;
-  if (!j.at(key).is_string()) throw Error(origin + ": key '" + key + "' must be a string, found " + j.at(key).dump());
-  return j.at(key).get<std::string>();
-}
-
-std::optional<int64_t> optional_int(const json& j, const char* key, const std::string& origin) {
-  if (!present(j, key)) return std::nullopt;
-  return require_int(j, key, origin);
-}
-
 // transformers 5 writes "rope_parameters" {rope_type, rope_theta, ...}; 4.x writes
 // "rope_theta" plus an optional "rope_scaling" {rope_type|type, factor, ...}.
 RopeConfig parse_rope(const json& j, const std::string& origin) {
-  RopeConfig rope;
   json params = json::object();
   if (present(j, "rope_parameters")) {
     params = j.at("rope_parameters");
   } else if (present(j, "rope_scaling")) {
     params = j.at("rope_scaling");
   }
-  if (!params.is_object())
-    throw Error(origin + ": 'rope_parameters'/'rope_scaling' must be an object, found " + params.dump());
-  rope.theta = number_or(params, "rope_theta", number_or(j, "rope_theta", 10000.0, origin), origin);
-  std::string type = "default";
-  type = string_or(params, "rope_type", string_or(params, "type", type, origin), origin);
-  if (type != "default" && type != "llama3")
-    throw Error(origin + ": rope type '" + type +
-                "' is not supported (supported: default, llama3); refusing to approximate it");
-  rope.type = type;
-  if (type == "llama3") {
-    rope.factor = number_or(params, "factor", 0.0, origin);
-    rope.low_freq_factor = number_or(params, "low_freq_factor", 0.0, origin);
-    rope.high_freq_factor = number_or(params, "high_freq_factor", 0.0, origin);
-    rope.original_max_position_embeddings = int_or(params, "original_max_position_embeddings", 0, origin);
-    if (rope.factor <= 0 || rope.low_freq_factor <= 0 || rope.high_freq_factor <= rope.low_freq_factor ||
-        rope.original_max_position_embeddings <= 0)
-      throw Error(origin +
-                  ": llama3 rope scaling needs factor > 0, 0 < low_freq_factor < "
-                  "high_freq_factor and original_max_position_embeddings > 0, found " +
-                  params.dump());
-  }
-  double partial =
-      number_or(params, "partial_rotary_factor", number_or(j, "partial_rotary_factor", 1.0, origin), origin);
+  const bool per_layer_type =
+      params.is_object() && (params.contains("full_attention") || params.contains("sliding_attention"));
+  RopeConfig rope =
+      per_layer_type ? RopeConfig{} : read_rope_params(params, number_or(j, "rope_theta", 10000.0, origin), origin);
+  const json& flat = per_layer_type ? json::object() : params;
+  double partial = number_or(flat, "partial_rotary_factor", number_or(j, "partial_rotary_factor", 1.0, origin), origin);
   if (partial != 1.0)
     throw Error(origin + ": partial_rotary_factor " + std::to_string(partial) + " is not supported (only 1.0)");
   return rope;
@@ -105,11 +58,14 @@ RopeConfig parse_rope(const json& j, const std::string& origin) {
 // transformers 5 reads Gemma's activation from hidden_act only (its default gelu_pytorch_tanh);
 // checkpoints written by 4.x may carry it as hidden_activation alone, which 4.x preferred. So:
 // hidden_act when present, else hidden_activation, else the family's default.
+// Gemma 2 reads hidden_activation only.
 Activation parse_activation(const json& j, Architecture arch, const std::string& origin) {
   const bool gemma = arch == Architecture::kGemma;
   const char* key = "hidden_act";
   if (gemma && !present(j, "hidden_act") && present(j, "hidden_activation")) key = "hidden_activation";
-  std::string name = string_or(j, key, gemma ? "gelu_pytorch_tanh" : "silu", origin);
+  const bool gemma_2_or_3 = arch == Architecture::kGemma2 || arch == Architecture::kGemma3;
+  if (gemma_2_or_3) key = "hidden_activation";
+  std::string name = string_or(j, key, gemma || gemma_2_or_3 ? "gelu_pytorch_tanh" : "silu", origin);
   // HF maps Gemma's legacy "gelu" to the tanh approximation the model was trained with.
   if (gemma && name == "gelu") name = "gelu_pytorch_tanh";
   if (name == "silu" || name == "swish") return Activation::kSilu;
@@ -158,42 +114,6 @@ void read_dimensions(const json& j, ModelConfig& c, const std::string& origin) {
   c.rms_norm_eps = number_or(j, "rms_norm_eps", 1e-6, origin);
 }
 
-// What differs between the families, and the options none of them implements.
-void read_family_options(const json& j, ModelConfig& c, const std::string& origin) {
-  switch (c.architecture) {
-    case Architecture::kLlama:
-      c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
-      c.mlp_bias = bool_or(j, "mlp_bias", false, origin);
-      if (int_or(j, "pretraining_tp", 1, origin) != 1) throw Error(origin + ": pretraining_tp != 1 is not supported");
-      break;
-    case Architecture::kMistral:
-      c.sliding_window = optional_int(j, "sliding_window", origin);
-      break;
-    case Architecture::kQwen2:
-      c.qkv_bias = true;
-      if (bool_or(j, "use_sliding_window", false, origin))
-        throw Error(origin +
-                    ": use_sliding_window=true is not supported for Qwen2 (per-layer "
-                    "sliding windows); set it to false");
-      break;
-    case Architecture::kGemma:
-      c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
-      if (bool_or(j, "use_bidirectional_attention", false, origin))
-        throw Error(origin + ": use_bidirectional_attention=true is not supported (symtune's models are causal)");
-      c.norm_weight_offset_one = true;
-      c.scale_embeddings = true;
-      c.tie_word_embeddings = true;  // GemmaForCausalLM always ties its head
-      break;
-  }
-  for (const char* key : {"attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar"})
-    if (present(j, key))
-      throw Error(origin + ": '" + key + "' is set, which " + c.architecture_name +
-                  " does not use; this config is for another architecture");
-  if (number_or(j, "attention_dropout", 0.0, origin) != 0.0)
-    throw Error(origin + ": attention_dropout " + j.at("attention_dropout").dump() +
-                " is not supported (symtune trains without dropout); set it to 0.0");
-}
-
 void read_special_tokens(const json& j, ModelConfig& c, const std::string& origin) {
   c.bos_token_id = optional_int(j, "bos_token_id", origin);
   c.pad_token_id = optional_int(j, "pad_token_id", origin);
@@ -229,7 +149,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     read_dimensions(j, c, origin);
     c.rope = parse_rope(j, origin);
     c.activation = parse_activation(j, c.architecture, origin);
-    c.tie_word_embeddings = bool_or(j, "tie_word_embeddings", c.architecture == Architecture::kGemma, origin);
+    c.tie_word_embeddings = bool_or(j, "tie_word_embeddings", ties_by_default(c.architecture), origin);
     read_family_options(j, c, origin);
     read_special_tokens(j, c, origin);
   } catch (const json::exception& e) {
@@ -269,8 +189,10 @@ int64_t ModelConfig::num_parameters() const {
   int64_t attn = C * num_heads * D + 2 * C * num_kv_heads * D + num_heads * D * C;
   if (qkv_bias) attn += num_heads * D + 2 * num_kv_heads * D;
   if (o_bias) attn += C;
+  if (qk_norm == QkNorm::kPerHead) attn += 2 * D;
+  if (qk_norm == QkNorm::kFullWidth) attn += (num_heads + num_kv_heads) * D;
   int64_t mlp = 3 * C * F + (mlp_bias ? 2 * F + C : 0);
-  int64_t block = attn + mlp + 2 * C;
+  int64_t block = attn + mlp + (block_norms == BlockNorms::kPreAndPost ? 4 : 2) * C;
   return vocab_size * C * (tie_word_embeddings ? 1 : 2) + num_layers * block + C;
 }
 

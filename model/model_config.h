@@ -1,7 +1,8 @@
 // ModelConfig: the architecture of a decoder-only transformer, read from a Hugging Face
 // `config.json` (transformers 4.x and 5.x spellings) and written back for export.
-// Covers LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and GemmaForCausalLM as HF
-// transformers defines them; any option that would change the maths and that we do not
+// Covers LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
+// GemmaForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM (text), Olmo2ForCausalLM and
+// SmolLM3ForCausalLM as HF transformers defines them; any option that would change the maths and that we do not
 // implement is refused by name rather than approximated.
 // Must not include data/ or trainer/. No torch here: the config is plain data.
 #pragma once
@@ -14,12 +15,20 @@
 
 namespace symtune {
 
-enum class Architecture { kLlama, kMistral, kQwen2, kGemma };
+enum class Architecture { kLlama, kMistral, kQwen2, kQwen3, kGemma, kGemma2, kGemma3, kOlmo2, kSmolLM3 };
+
+// Where a block's RMSNorms sit: before attention and before the MLP (Llama and most families),
+// on the attention and MLP outputs before each residual add (OLMo 2), or both (Gemma 2).
+enum class BlockNorms { kPre, kPost, kPreAndPost };
+
+// RMSNorm of the query and key projections: none, over each head (Qwen3: weights of head_dim)
+// or over the whole projection (OLMo 2: weights of heads x head_dim).
+enum class QkNorm { kNone, kPerHead, kFullWidth };
 
 enum class Activation { kSilu, kGeluTanh };
 
 struct RopeConfig {
-  std::string type = "default";  // "default" or "llama3"
+  std::string type = "default";  // "default", "linear" (frequencies / factor) or "llama3"
   double theta = 10000.0;
   // llama3 frequency scaling (Llama 3.1): only read when type == "llama3".
   double factor = 1.0;
@@ -46,11 +55,39 @@ struct ModelConfig {
   bool qkv_bias = false;  // Qwen2 always; Llama when attention_bias is true
   bool o_bias = false;    // Llama attention_bias also adds a bias to o_proj
   bool mlp_bias = false;  // Llama mlp_bias
+  BlockNorms block_norms = BlockNorms::kPre;
+  QkNorm qk_norm = QkNorm::kNone;  // applied before the rotary embedding
+  // SmolLM3's no_rope_layers: 1 = rotary embedding in that layer, 0 = none. Empty: all rotary.
+  std::vector<int64_t> rope_layers;
+  bool layer_uses_rope(int64_t layer) const {
+    return rope_layers.empty() || rope_layers[static_cast<size_t>(layer)] != 0;
+  }
   // Gemma: RMSNorm scales by (1 + w), computed in fp32, and embeddings are scaled by sqrt(C).
   bool norm_weight_offset_one = false;
   bool scale_embeddings = false;
+  // OLMo 2: RMSNorm multiplies by w in fp32, then casts (Llama casts, then multiplies).
+  bool norm_scale_in_fp32 = false;
   // Mistral: a key is visible to a query only if it is fewer than this many tokens back.
   std::optional<int64_t> sliding_window;
+  // Gemma 2's layer_types: 1 = the layer uses sliding_window, 0 = full attention. Empty: every
+  // layer uses sliding_window when there is one (Mistral).
+  std::vector<int64_t> sliding_layers;
+  std::optional<int64_t> window_of_layer(int64_t layer) const {
+    if (!sliding_layers.empty() && sliding_layers[static_cast<size_t>(layer)] == 0) return std::nullopt;
+    return sliding_window;
+  }
+  // Gemma 3: the rotary embedding of the sliding layers (rope_local_base_freq), when it differs
+  // from `rope`, which the full-attention layers use.
+  std::optional<RopeConfig> sliding_rope;
+  bool is_sliding_layer(int64_t layer) const {
+    return !sliding_layers.empty() && sliding_layers[static_cast<size_t>(layer)] != 0;
+  }
+  bool uses_sliding_rope(int64_t layer) const { return sliding_rope && is_sliding_layer(layer); }
+  // Gemma 2: attention scores scaled by query_pre_attn_scalar^-1/2 (else head_dim^-1/2), and
+  // scores and final logits soft-capped as cap * tanh(x / cap).
+  std::optional<double> query_pre_attn_scalar;
+  std::optional<double> attn_logit_softcapping;
+  std::optional<double> final_logit_softcapping;
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> pad_token_id;

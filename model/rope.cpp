@@ -7,17 +7,20 @@
 namespace symtune {
 
 at::Tensor rope_inverse_frequencies(const ModelConfig& config, c10::Device device) {
-  const int64_t dim = config.head_dim;
+  return rope_inverse_frequencies(config.rope, config.head_dim, device);
+}
+
+at::Tensor rope_inverse_frequencies(const RopeConfig& r, int64_t dim, c10::Device device) {
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
   // 1 / theta^(2i/D), exponent computed in fp32 as HF does.
   at::Tensor exponent = at::arange(0, dim, 2, at::TensorOptions().dtype(at::kLong).device(device)).to(at::kFloat) /
                         static_cast<double>(dim);
-  at::Tensor inv_freq = 1.0 / at::pow(config.rope.theta, exponent);
-  if (config.rope.type != "llama3") return inv_freq.to(f32);
+  at::Tensor inv_freq = 1.0 / at::pow(r.theta, exponent);
+  if (r.type == "linear") return (inv_freq / r.factor).to(f32);
+  if (r.type != "llama3") return inv_freq.to(f32);
 
   // llama3: leave high frequencies alone, divide low frequencies by `factor`, and blend
   // smoothly in between, by wavelength relative to the original context length.
-  const auto& r = config.rope;
   const double old_context = static_cast<double>(r.original_max_position_embeddings);
   const double low_freq_wavelen = old_context / r.low_freq_factor;
   const double high_freq_wavelen = old_context / r.high_freq_factor;

@@ -13,6 +13,7 @@ namespace symtune {
 
 // inv_freq[D/2] in fp32 on `device`, following HF's formulas bit for bit where they matter.
 at::Tensor rope_inverse_frequencies(const ModelConfig& config, c10::Device device);
+at::Tensor rope_inverse_frequencies(const RopeConfig& rope, int64_t head_dim, c10::Device device);
 
 struct RopeTables {
   at::Tensor cos_B1TD;  // in the compute dtype, broadcast over heads

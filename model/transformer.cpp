@@ -4,6 +4,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include <cmath>
+#include <limits>
 
 #include "common/error.h"
 #include "model/activation_checkpoint.h"
@@ -44,6 +45,52 @@ AttentionLayout make_layout(int64_t T, int64_t past, const std::optional<at::Ten
   return {allowed.unsqueeze(1)};
 }
 
+// The layouts of one forward: full attention, and the sliding window's when the model has one
+// (every layer in Mistral, the layers layer_types names in Gemma 2).
+struct LayerLayouts {
+  AttentionLayout full, windowed;
+  LayerLayouts(const ModelConfig& c, int64_t T, int64_t past, const std::optional<at::Tensor>& segments_BT,
+               c10::Device device)
+      : full(make_layout(T, past, segments_BT, std::nullopt, device)) {
+    if (c.sliding_window) windowed = make_layout(T, past, segments_BT, c.sliding_window, device);
+  }
+  const AttentionLayout& of(const ModelConfig& c, int64_t layer) const {
+    return c.window_of_layer(layer) ? windowed : full;
+  }
+};
+
+// The rotary tables of one forward: the model's, and Gemma 3's sliding layers' own.
+struct LayerRopes {
+  RopeTables rope, sliding;
+  LayerRopes(const at::Tensor& inv_freq, const at::Tensor& sliding_inv_freq, const at::Tensor& positions_BT,
+             at::ScalarType dtype)
+      : rope(rope_tables(inv_freq, positions_BT, dtype)) {
+    if (sliding_inv_freq.defined()) sliding = rope_tables(sliding_inv_freq, positions_BT, dtype);
+  }
+  const RopeTables& of(const ModelConfig& c, int64_t layer) const {
+    return c.uses_sliding_rope(layer) ? sliding : rope;
+  }
+};
+
+// Attention with soft-capped scores as transformers computes it for Gemma 2 (SDPA has no cap):
+// cap * tanh(q.k * scale / cap), masked, softmax in fp32, cast back; key/value heads repeated
+// for grouped queries. An undefined `allowed_B1TS` means causal (or all keys, for one query).
+at::Tensor softcapped_attention(const at::Tensor& q_BHTD, const at::Tensor& k_BKSD, const at::Tensor& v_BKSD,
+                                const at::Tensor& allowed_B1TS, double scale, double cap) {
+  const int64_t groups = q_BHTD.size(1) / k_BKSD.size(1), T = q_BHTD.size(2), S = k_BKSD.size(2);
+  const at::Tensor k = groups > 1 ? k_BKSD.repeat_interleave(groups, 1) : k_BKSD;
+  const at::Tensor v = groups > 1 ? v_BKSD.repeat_interleave(groups, 1) : v_BKSD;
+  at::Tensor scores = at::matmul(q_BHTD, k.transpose(2, 3)) * scale;
+  scores = at::tanh(scores / cap) * cap;
+  at::Tensor allowed = allowed_B1TS;
+  if (!allowed.defined() && T > 1) {
+    auto idx = at::TensorOptions().dtype(at::kLong).device(q_BHTD.device());
+    allowed = at::arange(0, S, idx).unsqueeze(0) <= at::arange(S - T, S, idx).unsqueeze(1);
+  }
+  if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  return at::matmul(at::softmax(scores, -1, at::kFloat).to(q_BHTD.scalar_type()), v);
+}
+
 }  // namespace
 
 Transformer::Transformer(ModelConfig config, TransformerWeights weights)
@@ -51,8 +98,14 @@ Transformer::Transformer(ModelConfig config, TransformerWeights weights)
   if (static_cast<int64_t>(weights_.blocks.size()) != config_.num_layers)
     throw Error("transformer: " + std::to_string(weights_.blocks.size()) + " blocks of weights for " +
                 std::to_string(config_.num_layers) + " layers");
-  inv_freq_ = rope_inverse_frequencies(config_, device());
+  compute_rope_frequencies(device());
   resolve_kernels();
+}
+
+void Transformer::compute_rope_frequencies(c10::Device device) {
+  inv_freq_ = rope_inverse_frequencies(config_, device);
+  sliding_inv_freq_ =
+      config_.sliding_rope ? rope_inverse_frequencies(*config_.sliding_rope, config_.head_dim, device) : at::Tensor();
 }
 
 void Transformer::set_kernels(KernelOptions kernels) {
@@ -62,15 +115,33 @@ void Transformer::set_kernels(KernelOptions kernels) {
 
 void Transformer::resolve_kernels() {
   using K = KernelOptions;
-  if (kernels_.rms_norm == K::RmsNorm::kFused && config_.norm_weight_offset_one)
-    throw Error("model.kernels.rms_norm = fused: " + config_.architecture_name +
-                " scales by (1 + w) in fp32, which the fused kernel does not; use reference or auto");
+  const bool scales_in_fp32 = config_.norm_weight_offset_one || config_.norm_scale_in_fp32;
+  if (kernels_.rms_norm == K::RmsNorm::kFused && scales_in_fp32)
+    throw Error("model.kernels.rms_norm = fused: " + config_.architecture_name + " scales by " +
+                (config_.norm_weight_offset_one ? "(1 + w)" : "w") +
+                " in fp32 before casting, which the fused kernel does not; use reference or auto");
   fused_rms_norm_ = kernels_.rms_norm == K::RmsNorm::kFused ||
-                    (kernels_.rms_norm == K::RmsNorm::kAuto && device().is_cuda() && !config_.norm_weight_offset_one);
+                    (kernels_.rms_norm == K::RmsNorm::kAuto && device().is_cuda() && !scales_in_fp32);
+  if (kernels_.loss == K::Loss::kChunked && config_.final_logit_softcapping)
+    throw Error("model.kernels.loss = chunked: " + config_.architecture_name +
+                " soft-caps its logits (final_logit_softcapping), which the chunked loss does not; use reference");
   fused_elementwise_ = kernels_.elementwise == K::Elementwise::kFused;
   if (fused_elementwise_ && device().is_cuda() && !fused_elementwise_compiled())
     throw Error(
         "model.kernels.elementwise = fused: this build has no fused CUDA kernels (needs a CUDA LibTorch and nvcc)");
+}
+
+std::vector<std::string> Transformer::kernel_fallbacks() const {
+  std::vector<std::string> out;
+  if (!device().is_cuda()) return out;  // auto takes the reference ops on the CPU anyway
+  using K = KernelOptions;
+  if (kernels_.rms_norm == K::RmsNorm::kAuto && (config_.norm_weight_offset_one || config_.norm_scale_in_fp32))
+    out.push_back("rms_norm: reference ops (" + config_.architecture_name +
+                  " scales in fp32 before casting, which the fused kernel does not)");
+  if (kernels_.attention == K::Attention::kAuto && config_.attn_logit_softcapping)
+    out.push_back("attention: the masked path (" + config_.architecture_name +
+                  " soft-caps its scores, which variable-length FlashAttention here does not)");
+  return out;
 }
 
 // Variable-length attention needs the segment lengths from the host and has no sliding window
@@ -80,12 +151,14 @@ bool Transformer::use_varlen_attention(const std::optional<PackedRows>& packing,
   using K = KernelOptions;
   if (kernels_.attention == K::Attention::kSdpaMask || !packing) return false;
   const bool window_matters = config_.sliding_window && *config_.sliding_window < T;
-  const bool possible = !packing->segment_lengths.empty() && !window_matters;
+  const bool capped = config_.attn_logit_softcapping.has_value();
+  const bool possible = !packing->segment_lengths.empty() && !window_matters && !capped;
   if (kernels_.attention == K::Attention::kFlashVarlen) {
     if (!possible)
-      throw Error(
-          std::string("model.kernels.attention = flash_varlen: ") +
-          (window_matters ? "the sliding window is shorter than the rows" : "the rows' segment lengths are missing"));
+      throw Error(std::string("model.kernels.attention = flash_varlen: ") +
+                  (capped           ? "soft-capped attention scores (attn_logit_softcapping) need the masked path"
+                   : window_matters ? "the sliding window is shorter than the rows"
+                                    : "the rows' segment lengths are missing"));
     // On a GPU the segment-by-segment stand-in would be a silent slowdown: say why instead.
     if (device().is_cuda()) {
       const std::string why = flash_varlen_unsupported(device(), dtype(), config_.head_dim);
@@ -111,7 +184,7 @@ void Transformer::to(c10::Device device, at::ScalarType dtype) {
     const bool grad = t.requires_grad();
     t = t.detach().to(device, dtype).requires_grad_(grad);
   });
-  inv_freq_ = rope_inverse_frequencies(config_, device);
+  compute_rope_frequencies(device);
   resolve_kernels();
 }
 
@@ -133,6 +206,8 @@ at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) 
   at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_norm_eps);
   if (config_.norm_weight_offset_one)  // Gemma: scale by (1 + w) in fp32, then cast
     return (normed * (1.0 + weight.to(at::kFloat))).to(x.scalar_type());
+  if (config_.norm_scale_in_fp32)  // OLMo 2: scale by w in fp32, then cast
+    return (weight.to(at::kFloat) * normed).to(x.scalar_type());
   return weight * normed.to(x.scalar_type());  // Llama: cast, then scale
 }
 
@@ -146,6 +221,7 @@ struct BlockContext {
   AttentionLayout layout;
   std::optional<VarlenSegments> varlen;  // packed rows through the variable-length kernel
   bool fused_elementwise = false;        // model/fused_elementwise.h for SwiGLU and (varlen) rotary
+  bool rotary = true;                    // false in SmolLM3's no-rope layers
   at::Tensor* cache_k_BKSD = nullptr;    // set for cached decoding
   at::Tensor* cache_v_BKSD = nullptr;
   int64_t past = 0;
@@ -153,31 +229,58 @@ struct BlockContext {
 
 }  // namespace
 
+// Masked or causal attention of [B, H, T, D] queries over [B, K, S, D] keys and values.
+static at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const BlockContext& ctx,
+                         double scale) {
+  const ModelConfig& c = *ctx.config;
+  if (c.attn_logit_softcapping)
+    return softcapped_attention(q, k, v, ctx.layout.allowed_B1TS, scale, *c.attn_logit_softcapping);
+  const bool causal = !ctx.layout.allowed_B1TS.defined() && ctx.past == 0;
+  std::optional<at::Tensor> mask;
+  if (ctx.layout.allowed_B1TS.defined()) mask = ctx.layout.allowed_B1TS;
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal && q.size(2) > 1, scale,
+                                          /*enable_gqa=*/c.num_kv_heads != c.num_heads);
+}
+
 static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC, const BlockContext& ctx,
                                   const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm) {
   const ModelConfig& c = *ctx.config;
   const int64_t B = x_BTC.size(0), T = x_BTC.size(1), D = c.head_dim;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
-  at::Tensor h = norm(x_BTC, w.input_norm_C);
+  const double scale = 1.0 / std::sqrt(c.query_pre_attn_scalar ? *c.query_pre_attn_scalar : static_cast<double>(D));
+  auto maybe_norm = [&](const at::Tensor& x, const at::Tensor& weight) {
+    return weight.defined() ? norm(x, weight) : x;
+  };
+  const at::Tensor h = maybe_norm(x_BTC, w.pre_attention_norm_C);
+  // A projection split into heads [B, T, heads, D], with the family's q/k norm: over the whole
+  // projection (OLMo 2) before the split, or over each head (Qwen3) after it.
+  auto heads = [&](const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& norm_weight, int64_t n) {
+    at::Tensor p = linear(h, weight, bias);
+    if (c.qk_norm == QkNorm::kFullWidth) p = maybe_norm(p, norm_weight);
+    p = p.view({B, T, n, D});
+    return c.qk_norm == QkNorm::kPerHead ? maybe_norm(p, norm_weight) : p;
+  };
+  auto output = [&](const at::Tensor& attn_BTHD) {
+    return x_BTC + maybe_norm(linear(attn_BTHD, w.o_proj_CxHD, w.o_bias_C), w.post_attention_norm_C);
+  };
   if (ctx.varlen) {
     // Token-major [B, T, heads, D] throughout: the rows flatten to [B T, heads, D] as views,
     // with no transposed copies; the rotary tables broadcast over heads in dim 2.
     const RopeTables rope{ctx.rope.cos_B1TD.transpose(1, 2), ctx.rope.sin_B1TD.transpose(1, 2)};
     auto rotate = [&](const at::Tensor& x_BTHD) {
+      if (!ctx.rotary) return x_BTHD;
       return ctx.fused_elementwise ? fused_rope(x_BTHD, ctx.rope.cos_B1TD.squeeze(1), ctx.rope.sin_B1TD.squeeze(1))
                                    : apply_rope(x_BTHD, rope);
     };
-    at::Tensor q = rotate(linear(h, w.q_proj_HDxC, w.q_bias_HD).view({B, T, c.num_heads, D}));
-    at::Tensor k = rotate(linear(h, w.k_proj_KDxC, w.k_bias_KD).view({B, T, c.num_kv_heads, D}));
+    at::Tensor q = rotate(heads(w.q_proj_HDxC, w.q_bias_HD, w.q_norm, c.num_heads));
+    at::Tensor k = rotate(heads(w.k_proj_KDxC, w.k_bias_KD, w.k_norm, c.num_kv_heads));
     at::Tensor v = linear(h, w.v_proj_KDxC, w.v_bias_KD);
     at::Tensor attn = varlen_causal_attention(q.reshape({B * T, c.num_heads, D}), k.reshape({B * T, c.num_kv_heads, D}),
                                               v.reshape({B * T, c.num_kv_heads, D}), *ctx.varlen, scale);
-    return x_BTC + linear(attn.view({B, T, c.num_heads * D}), w.o_proj_CxHD, w.o_bias_C);
+    return output(attn.view({B, T, c.num_heads * D}));
   }
-  at::Tensor q =
-      apply_rope(linear(h, w.q_proj_HDxC, w.q_bias_HD).view({B, T, c.num_heads, D}).transpose(1, 2), ctx.rope);
-  at::Tensor k =
-      apply_rope(linear(h, w.k_proj_KDxC, w.k_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2), ctx.rope);
+  auto rotate = [&](const at::Tensor& x_BHTD) { return ctx.rotary ? apply_rope(x_BHTD, ctx.rope) : x_BHTD; };
+  at::Tensor q = rotate(heads(w.q_proj_HDxC, w.q_bias_HD, w.q_norm, c.num_heads).transpose(1, 2));
+  at::Tensor k = rotate(heads(w.k_proj_KDxC, w.k_bias_KD, w.k_norm, c.num_kv_heads).transpose(1, 2));
   at::Tensor v = linear(h, w.v_proj_KDxC, w.v_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
   if (ctx.cache_k_BKSD != nullptr) {
     ctx.cache_k_BKSD->narrow(2, ctx.past, T).copy_(k);
@@ -185,24 +288,24 @@ static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC
     k = ctx.cache_k_BKSD->narrow(2, 0, ctx.past + T);
     v = ctx.cache_v_BKSD->narrow(2, 0, ctx.past + T);
   }
-  const bool causal = !ctx.layout.allowed_B1TS.defined() && ctx.past == 0;
-  std::optional<at::Tensor> mask;
-  if (ctx.layout.allowed_B1TS.defined()) mask = ctx.layout.allowed_B1TS;
-  at::Tensor attn = at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal && T > 1, scale,
-                                                     /*enable_gqa=*/c.num_kv_heads != c.num_heads);
-  at::Tensor out = linear(attn.transpose(1, 2).reshape({B, T, c.num_heads * D}), w.o_proj_CxHD, w.o_bias_C);
-  return x_BTC + out;
+  return output(attend(q, k, v, ctx, scale).transpose(1, 2).reshape({B, T, c.num_heads * D}));
 }
 
 static at::Tensor mlp_block(const ModelConfig& c, const BlockWeights& w, const at::Tensor& x_BTC,
                             const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm,
                             bool fused_elementwise) {
-  at::Tensor h = norm(x_BTC, w.post_attention_norm_C);
+  const at::Tensor h = w.pre_mlp_norm_C.defined() ? norm(x_BTC, w.pre_mlp_norm_C) : x_BTC;
   at::Tensor gate = linear(h, w.gate_proj_FxC, w.gate_bias_F);
-  if (fused_elementwise && c.activation == Activation::kSilu)
-    return x_BTC + linear(fused_swiglu(gate, linear(h, w.up_proj_FxC, w.up_bias_F)), w.down_proj_CxF, w.down_bias_C);
-  gate = c.activation == Activation::kSilu ? at::silu(gate) : at::gelu(gate, "tanh");
-  return x_BTC + linear(gate * linear(h, w.up_proj_FxC, w.up_bias_F), w.down_proj_CxF, w.down_bias_C);
+  at::Tensor gated;
+  if (fused_elementwise && c.activation == Activation::kSilu) {
+    gated = fused_swiglu(gate, linear(h, w.up_proj_FxC, w.up_bias_F));
+  } else {
+    gate = c.activation == Activation::kSilu ? at::silu(gate) : at::gelu(gate, "tanh");
+    gated = gate * linear(h, w.up_proj_FxC, w.up_bias_F);
+  }
+  at::Tensor out = linear(gated, w.down_proj_CxF, w.down_bias_C);
+  if (w.post_mlp_norm_C.defined()) out = norm(out, w.post_mlp_norm_C);  // OLMo 2
+  return x_BTC + out;
 }
 
 at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::optional<PackedRows>& packing) {
@@ -216,13 +319,13 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
   } else {
     positions_BT = at::arange(T, at::TensorOptions().dtype(at::kLong).device(device())).unsqueeze(0).expand({B, T});
   }
-  const RopeTables rope = rope_tables(inv_freq_, positions_BT, dtype());
+  const LayerRopes ropes(inv_freq_, sliding_inv_freq_, positions_BT, dtype());
   std::optional<VarlenSegments> varlen;
-  AttentionLayout layout;
+  std::optional<LayerLayouts> layouts;
   if (use_varlen_attention(packing, T)) {
     varlen = make_varlen_segments(packing->segment_lengths, device());
   } else {
-    layout = make_layout(T, 0, segments, config_.sliding_window, device());
+    layouts.emplace(config_, T, 0, segments, device());
   }
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
   // The tensors each block reads, so a checkpointed block's recomputation gets their gradients.
@@ -233,7 +336,8 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
     const BlockWeights& w = weights_.blocks[i];
-    BlockContext ctx{&config_, rope, layout, varlen, fused_elementwise_};
+    BlockContext ctx{&config_, ropes.of(config_, i), layouts ? layouts->of(config_, i) : AttentionLayout{},
+                     varlen,   fused_elementwise_,   config_.layer_uses_rope(i)};
     auto block = [this, &w, ctx, norm](const at::Tensor& in) {
       return mlp_block(config_, w, attention_block(w, in, ctx, norm), norm, ctx.fused_elementwise);
     };
@@ -250,7 +354,11 @@ const at::Tensor& Transformer::output_projection() const {
   return config_.tie_word_embeddings ? weights_.embed_VxC : weights_.lm_head_VxC;
 }
 
-at::Tensor Transformer::logits(const at::Tensor& hidden_BTC) { return at::linear(hidden_BTC, output_projection()); }
+at::Tensor Transformer::logits(const at::Tensor& hidden_BTC) {
+  at::Tensor logits = at::linear(hidden_BTC, output_projection());
+  if (const auto cap = config_.final_logit_softcapping) logits = at::tanh(logits / *cap) * *cap;  // Gemma 2
+  return logits;
+}
 
 at::Tensor Transformer::cross_entropy_sum(const at::Tensor& hidden_NC, const at::Tensor& labels_N) {
   const int64_t chunk_rows =
@@ -292,14 +400,14 @@ at::Tensor Transformer::hidden_states_cached(const at::Tensor& tokens_BT, KVCach
   at::NoGradGuard no_grad;
   auto opts = at::TensorOptions().dtype(at::kLong).device(device());
   at::Tensor positions_BT = at::arange(cache.length, cache.length + T, opts).unsqueeze(0).expand({B, T});
-  const RopeTables rope = rope_tables(inv_freq_, positions_BT, dtype());
-  const AttentionLayout layout = make_layout(T, cache.length, std::nullopt, config_.sliding_window, device());
+  const LayerRopes ropes(inv_freq_, sliding_inv_freq_, positions_BT, dtype());
+  const LayerLayouts layouts(config_, T, cache.length, std::nullopt, device());
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
-    BlockContext ctx{
-        &config_,    rope, layout, std::nullopt, fused_elementwise_, &cache.keys_BKSD[i], &cache.values_BKSD[i],
-        cache.length};
+    BlockContext ctx{&config_,           ropes.of(config_, i),       layouts.of(config_, i), std::nullopt,
+                     fused_elementwise_, config_.layer_uses_rope(i), &cache.keys_BKSD[i],    &cache.values_BKSD[i],
+                     cache.length};
     x = mlp_block(config_, weights_.blocks[i], attention_block(weights_.blocks[i], x, ctx, norm), norm,
                   ctx.fused_elementwise);
   }

@@ -1,4 +1,4 @@
-// The decoder-only transformer of the Llama family (Llama, Mistral, Qwen2, Gemma as HF
+// The decoder-only transformer of the Llama family (Llama, Mistral, Qwen2, Qwen3, Gemma as HF
 // transformers defines them): RMSNorm, rotary positions, grouped-query attention through
 // at::scaled_dot_product_attention, gated MLP (SwiGLU or GeGLU), tied or untied head.
 // Weights are plain tensors named as in HF checkpoints; no torch::nn modules, so the
@@ -71,6 +71,9 @@ class Transformer {
   // asked for by name cannot run on this device, dtype or architecture.
   void set_kernels(KernelOptions kernels);
   bool uses_fused_rms_norm() const { return fused_rms_norm_; }
+  // The fast kernels `auto` does not take on this device for this family, and why, one line
+  // each (for the run's log); empty when nothing is held back.
+  std::vector<std::string> kernel_fallbacks() const;
 
   // tokens_BT int64 -> final-norm hidden states [B, T, C]. Without `packing` each row is one
   // causal sequence starting at position 0.
@@ -100,7 +103,10 @@ class Transformer {
 
   ModelConfig config_;
   TransformerWeights weights_;
-  at::Tensor inv_freq_;  // fp32 [D/2]
+  at::Tensor inv_freq_;          // fp32 [D/2]
+  at::Tensor sliding_inv_freq_;  // Gemma 3's sliding layers; undefined when they share inv_freq_
+  // The rotary frequencies of `device` for every layer kind.
+  void compute_rope_frequencies(c10::Device device);
   bool activation_checkpointing_ = false;
   KernelOptions kernels_;
   bool fused_rms_norm_ = false;  // kernels_.rms_norm resolved for this device and architecture

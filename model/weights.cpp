@@ -15,7 +15,8 @@ void add_block_slots(const ModelConfig& c, int64_t i, BlockWeights& b, std::vect
     out.push_back({p + name, std::move(shape), role, i, &t});
   };
   using R = WeightRole;
-  add("input_layernorm.weight", {C}, R::kNorm, b.input_norm_C);
+  const bool pre = c.block_norms != BlockNorms::kPost, post = c.block_norms != BlockNorms::kPre;
+  if (pre) add("input_layernorm.weight", {C}, R::kNorm, b.pre_attention_norm_C);
   add("self_attn.q_proj.weight", {HD, C}, R::kMatrix, b.q_proj_HDxC);
   add("self_attn.k_proj.weight", {KD, C}, R::kMatrix, b.k_proj_KDxC);
   add("self_attn.v_proj.weight", {KD, C}, R::kMatrix, b.v_proj_KDxC);
@@ -26,7 +27,15 @@ void add_block_slots(const ModelConfig& c, int64_t i, BlockWeights& b, std::vect
     add("self_attn.v_proj.bias", {KD}, R::kBias, b.v_bias_KD);
   }
   if (c.o_bias) add("self_attn.o_proj.bias", {C}, R::kBias, b.o_bias_C);
-  add("post_attention_layernorm.weight", {C}, R::kNorm, b.post_attention_norm_C);
+  if (c.qk_norm != QkNorm::kNone) {
+    const bool per_head = c.qk_norm == QkNorm::kPerHead;
+    add("self_attn.q_norm.weight", {per_head ? c.head_dim : HD}, R::kNorm, b.q_norm);
+    add("self_attn.k_norm.weight", {per_head ? c.head_dim : KD}, R::kNorm, b.k_norm);
+  }
+  // The same checkpoint name is the pre-MLP norm in Llama and the attention-output norm in OLMo 2
+  // and Gemma 2 (whose pre-MLP norm is pre_feedforward_layernorm).
+  add("post_attention_layernorm.weight", {C}, R::kNorm, post ? b.post_attention_norm_C : b.pre_mlp_norm_C);
+  if (pre && post) add("pre_feedforward_layernorm.weight", {C}, R::kNorm, b.pre_mlp_norm_C);
   add("mlp.gate_proj.weight", {F, C}, R::kMatrix, b.gate_proj_FxC);
   add("mlp.up_proj.weight", {F, C}, R::kMatrix, b.up_proj_FxC);
   add("mlp.down_proj.weight", {C, F}, R::kMatrix, b.down_proj_CxF);
@@ -35,6 +44,7 @@ void add_block_slots(const ModelConfig& c, int64_t i, BlockWeights& b, std::vect
     add("mlp.up_proj.bias", {F}, R::kBias, b.up_bias_F);
     add("mlp.down_proj.bias", {C}, R::kBias, b.down_bias_C);
   }
+  if (post) add("post_feedforward_layernorm.weight", {C}, R::kNorm, b.post_mlp_norm_C);
 }
 
 }  // namespace

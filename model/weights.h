@@ -19,11 +19,15 @@
 
 namespace symtune {
 
+// A norm, bias or q/k norm the family does not have stays undefined.
 struct BlockWeights {
-  at::Tensor input_norm_C;
+  at::Tensor pre_attention_norm_C;  // input_layernorm (BlockNorms::kPre)
   at::Tensor q_proj_HDxC, k_proj_KDxC, v_proj_KDxC, o_proj_CxHD;
-  at::Tensor q_bias_HD, k_bias_KD, v_bias_KD, o_bias_C;  // undefined unless the config has them
-  at::Tensor post_attention_norm_C;
+  at::Tensor q_bias_HD, k_bias_KD, v_bias_KD, o_bias_C;
+  at::Tensor q_norm, k_norm;         // [D] per head (Qwen3) or [H D] / [K D] (OLMo 2)
+  at::Tensor post_attention_norm_C;  // on the attention output (BlockNorms::kPost)
+  at::Tensor pre_mlp_norm_C;         // Llama's post_attention_layernorm (BlockNorms::kPre)
+  at::Tensor post_mlp_norm_C;        // post_feedforward_layernorm (BlockNorms::kPost)
   at::Tensor gate_proj_FxC, up_proj_FxC, down_proj_CxF;
   at::Tensor gate_bias_F, up_bias_F, down_bias_C;  // undefined unless mlp_bias
 };

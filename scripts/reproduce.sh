@@ -4,7 +4,7 @@
 # tuning (0.84), (d) symbol tuning only; trained with the same budget and seeds, evaluated on the
 # same held-out queries, one report with intervals and paired differences.
 #
-#   scripts/reproduce.sh cpu [OPTIONS]  SmolLM2-135M-Instruct on this 2-core CPU, about 80 minutes
+#   scripts/reproduce.sh cpu [OPTIONS]  SmolLM2-135M-Instruct on this 2-core CPU, about 66 minutes
 #   scripts/reproduce.sh gpu [OPTIONS]  the paper's shapes (2048/512 tokens, batch 32, 4,000 steps)
 # OPTIONS go to symtune reproduce (e.g. --set model.path=DIR for another base model, -n 20).
 # Needs the shared datasets: $SYMTUNE_SHARED_DATA, else ../shared/data beside the checkout.

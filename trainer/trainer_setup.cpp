@@ -179,6 +179,7 @@ void Trainer::log_setup(const LaunchEnv& env) {
   if (const std::string note = dtype_choice_note(config_.model.dtype, device_); !note.empty()) log_->info("{}", note);
   log_->info("model {} ({} parameters, {} on {}), tokenizer {} ({} tokens)", mc.architecture_name, mc.num_parameters(),
              c10::toString(model_->dtype()), device_.str(), tokenizer_spec_, tokenizer_->vocab_size());
+  for (const std::string& fallback : model_->kernel_fallbacks()) log_->info("kernels auto: {}", fallback);
   if (comm_->distributed())
     log_->info("data parallel: {} ranks ({}), {} gradient buckets of {} MiB, all-reduce {}", comm_->world_size(),
                env.launcher, sync_->num_buckets(), config_.train.bucket_mib,

@@ -3,11 +3,15 @@
 For each architecture symtune supports, this builds a small model with transformers itself
 (so config.json and the safetensors are exactly what HF writes), perturbs every weight so that
 norms and biases are not at their trivial initial values, saves it with save_pretrained, and
-records logits for:
+records for each:
   * plain rows: HF's own forward on [2, T] tokens;
   * packed rows: each packed example run through HF on its own (positions from 0, seeing
     nothing of its neighbours), then laid side by side - the ground truth that symtune's
-    packed attention must reproduce in one forward.
+    packed attention must reproduce in one forward;
+  * gradients: every parameter's gradient (by HF name) of HF's mean next-token loss on the
+    plain rows (reference_grads.safetensors), so a wrong backward names its tensor;
+  * greedy ids: 32 tokens continued greedily from the first 5 tokens of row 0, one full
+    forward per token (reference.json "greedy_ids").
 When a CUDA device is present it also records the same logits from HF in bfloat16 on CUDA.
 
 Usage: make_hf_fixtures.py OUT_DIR
@@ -37,7 +41,38 @@ CASES = {
         dict(max_shard_size="40KB")),  # sharded, with model.safetensors.index.json
     "mistral_sliding_window": ("MistralConfig", "MistralForCausalLM", dict(sliding_window=5), dict()),
     "qwen2": ("Qwen2Config", "Qwen2ForCausalLM", dict(), dict()),
+    # Query width (4 x 24) above the hidden size, as Qwen3's head_dim allows.
+    "qwen3": ("Qwen3Config", "Qwen3ForCausalLM", dict(head_dim=24), dict()),
+    "qwen3_tied_bias": ("Qwen3Config", "Qwen3ForCausalLM", dict(head_dim=16, tie_word_embeddings=True,
+                                                                attention_bias=True), dict()),
     "gemma": ("GemmaConfig", "GemmaForCausalLM", dict(head_dim=24, hidden_activation="gelu_pytorch_tanh"), dict()),
+    "gemma_untied": ("GemmaConfig", "GemmaForCausalLM", dict(head_dim=16, tie_word_embeddings=False), dict()),
+    # Soft-capped scores and logits (caps small enough that tanh bends them), a query scale apart
+    # from head_dim, alternating sliding (5 < T) and full layers, four norms a block.
+    "gemma2": ("Gemma2Config", "Gemma2ForCausalLM", dict(head_dim=16, query_pre_attn_scalar=24, sliding_window=5,
+                                                          attn_logit_softcapping=2.0, final_logit_softcapping=3.0),
+               dict()),
+    "gemma2_untied_nocap": ("Gemma2Config", "Gemma2ForCausalLM", dict(
+        head_dim=24, tie_word_embeddings=False, layer_types=["full_attention", "sliding_attention"], sliding_window=4,
+        attn_logit_softcapping=None, final_logit_softcapping=None), dict()),
+    # Per-head (1 + w) q/k norms, a sliding layer with its own rotary base and a full layer with
+    # linear rope scaling; then capped logits (the attention cap is read but not applied by transformers)
+    # and an untied head.
+    "gemma3_text": ("Gemma3TextConfig", "Gemma3ForCausalLM", dict(
+        head_dim=16, query_pre_attn_scalar=24, sliding_window=5, layer_types=["sliding_attention", "full_attention"],
+        rope_parameters={"full_attention": {"rope_type": "linear", "factor": 4.0, "rope_theta": 1000000.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}), dict()),
+    "gemma3_text_capped_untied": ("Gemma3TextConfig", "Gemma3ForCausalLM", dict(
+        head_dim=24, tie_word_embeddings=False, attn_logit_softcapping=3.0, final_logit_softcapping=5.0,
+        sliding_window=4), dict()),
+    # Norms on the attention and MLP outputs, q/k norms over the whole projection.
+    "olmo2": ("Olmo2Config", "Olmo2ForCausalLM", dict(), dict()),
+    "olmo2_mqa_tied_bias": ("Olmo2Config", "Olmo2ForCausalLM", dict(num_key_value_heads=1, tie_word_embeddings=True,
+                                                                    attention_bias=True), dict()),
+    # Layer 1 of 2 without rotary embedding (no_rope_layer_interval 2); then the reverse, untied.
+    "smollm3": ("SmolLM3Config", "SmolLM3ForCausalLM", dict(no_rope_layer_interval=2), dict()),
+    "smollm3_untied_bias": ("SmolLM3Config", "SmolLM3ForCausalLM", dict(no_rope_layers=[0, 1], tie_word_embeddings=False,
+                                                                        attention_bias=True, mlp_bias=True), dict()),
 }
 
 BASE = dict(vocab_size=96, hidden_size=64, intermediate_size=112, num_hidden_layers=2, num_attention_heads=4,
@@ -68,6 +103,25 @@ def reference_logits(model, tokens, device, dtype):
     return plain.contiguous(), packed.contiguous()
 
 
+def reference_gradients(model, tokens):
+    """Every parameter's gradient of HF's mean next-token loss on the plain rows, by HF name."""
+    model.zero_grad(set_to_none=True)
+    model(tokens, labels=tokens).loss.backward()
+    grads = {name: p.grad.detach().clone().contiguous() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    return grads
+
+
+def greedy_ids(model, prompt, steps=32):
+    """Greedy continuation by full forwards (no cache): the argmax of the last position."""
+    ids = prompt.clone()
+    with torch.no_grad():
+        for _ in range(steps):
+            next_id = model(ids).logits[0, -1].argmax()
+            ids = torch.cat([ids, next_id.view(1, 1)], dim=1)
+    return ids[0, prompt.shape[1]:].tolist()
+
+
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for name, (config_cls, model_cls, extra, save_kwargs) in CASES.items():
@@ -84,6 +138,8 @@ def main(out_dir):
         tokens = torch.randint(3, BASE["vocab_size"], (len(PACKED_SEGMENTS), T), generator=gen)
         plain, packed = reference_logits(model, tokens, "cpu", torch.float32)
         save_file({"plain_logits": plain, "packed_logits": packed}, os.path.join(case_dir, "reference.safetensors"))
+        save_file(reference_gradients(model, tokens), os.path.join(case_dir, "reference_grads.safetensors"))
+        greedy = greedy_ids(model, tokens[:1, :5])
         if torch.cuda.is_available():
             plain16, packed16 = reference_logits(model, tokens, "cuda", torch.bfloat16)
             save_file({"plain_logits": plain16, "packed_logits": packed16},
@@ -91,6 +147,7 @@ def main(out_dir):
         positions, segments = packed_layout()
         with open(os.path.join(case_dir, "reference.json"), "w") as f:
             json.dump({"tokens": tokens.tolist(), "position_ids": positions, "segment_ids": segments,
+                       "greedy_prompt": tokens[0, :5].tolist(), "greedy_ids": greedy,
                        "transformers_version": transformers.__version__}, f)
         print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters -> {case_dir}")
 

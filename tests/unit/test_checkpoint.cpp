@@ -2,6 +2,8 @@
 // directory (missing/extra tensor, wrong shape, unknown architecture, missing tokenizer).
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -180,6 +182,69 @@ TEST(Checkpoint, GemmaActivationIsReadAsTransformers5ReadsIt) {
   EXPECT_EQ(activation(R"(,"hidden_activation":"silu")"), Activation::kSilu);
   EXPECT_EQ(activation(""), Activation::kGeluTanh);                         // GemmaConfig's default
   EXPECT_EQ(activation(R"(,"hidden_act":"gelu")"), Activation::kGeluTanh);  // the legacy name
+}
+
+// Qwen3: per-head q/k norms, head_dim apart from hidden_size / heads, attention_bias on all four
+// projections; sliding layers (not implemented) refused by the key that asks for them.
+TEST(Checkpoint, Qwen3ConfigReadsItsNormsHeadWidthAndBiasAndRefusesSlidingLayers) {
+  const std::string base = R"({"architectures":["Qwen3ForCausalLM"],"model_type":"qwen3","vocab_size":8,
+    "hidden_size":8,"intermediate_size":8,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
+    "head_dim":6)";
+  const ModelConfig c = parse_model_config(base + R"(,"layer_types":["full_attention","full_attention"]})", "q3");
+  EXPECT_EQ(c.architecture, Architecture::kQwen3);
+  EXPECT_EQ(c.qk_norm, QkNorm::kPerHead);
+  EXPECT_EQ(c.head_dim, 6);
+  EXPECT_FALSE(c.qkv_bias);
+  const ModelConfig biased = parse_model_config(base + R"(,"attention_bias":true})", "q3");
+  EXPECT_TRUE(biased.qkv_bias && biased.o_bias);
+  // Embeddings and head 2 x 8 x 8, per layer q 24x8, k and v 12x8 each, o 8x24, two norms of 8,
+  // q/k norms of 6, MLP 3 x 8 x 8; final norm 8.
+  EXPECT_EQ(c.num_parameters(), 2 * 64 + 2 * (192 + 96 + 96 + 192 + 16 + 12 + 192) + 8);
+  for (const auto& [keys, expected] : std::vector<std::pair<std::string, std::string>>{
+           {R"(,"use_sliding_window":true})", "use_sliding_window=true (per-layer sliding windows) is not supported"},
+           {R"(,"layer_types":["full_attention","sliding_attention"]})",
+            "layer_types[1] is \"sliding_attention\"; only \"full_attention\" layers are supported"}}) {
+    try {
+      parse_model_config(base + keys, "q3");
+      ADD_FAILURE() << "accepted " << keys;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  }
+}
+
+// One field each family cannot honour, refused with the key that asks for it.
+TEST(Checkpoint, EveryFamilyRefusesWhatItCannotHonourByKey) {
+  const std::string dims = R"("vocab_size":8,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":2,
+    "num_attention_heads":2,"head_dim":4,)";
+  auto error_of = [&](const std::string& arch, const std::string& type, const std::string& keys) {
+    try {
+      parse_model_config(R"({"architectures":[")" + arch + R"("],"model_type":")" + type + "\"," + dims + keys + "}",
+                         "config.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  const std::vector<std::tuple<std::string, std::string, std::string, std::string>> cases{
+      {"LlamaForCausalLM", "llama", R"("rope_scaling":{"rope_type":"yarn","factor":4.0})", "rope type 'yarn'"},
+      {"MistralForCausalLM", "mistral", R"("attention_dropout":0.1)", "attention_dropout 0.1 is not supported"},
+      {"Qwen2ForCausalLM", "qwen2", R"("use_sliding_window":true)", "use_sliding_window=true"},
+      {"GemmaForCausalLM", "gemma", R"("use_bidirectional_attention":true)", "use_bidirectional_attention=true"},
+      {"Gemma2ForCausalLM", "gemma2", R"("hidden_activation":"gelu")", "\"gelu\" is not supported"},
+      {"Gemma3ForCausalLM", "gemma3_text", R"("rope_parameters":{"full_attention":{"rope_type":"yarn"}})",
+       "(full_attention rope): rope type 'yarn'"},
+      {"Olmo2ForCausalLM", "olmo2", R"("partial_rotary_factor":0.5)", "partial_rotary_factor"},
+      {"SmolLM3ForCausalLM", "smollm3", R"("no_rope_layers":[1])",
+       "'no_rope_layers' must list 0 or 1 for each of the 2"},
+      {"LlamaForCausalLM", "llama", R"("rope_parameters":{"sliding_attention":{"rope_type":"default"}})",
+       "per layer type is read for Gemma 3 only"},
+      {"Qwen3MoeForCausalLM", "qwen3_moe", R"("num_experts":8)",
+       "architecture 'Qwen3MoeForCausalLM' is not supported"}};
+  for (const auto& [arch, type, keys, expected] : cases) {
+    const std::string err = error_of(arch, type, keys);
+    EXPECT_NE(err.find(expected), std::string::npos) << arch << " with " << keys << ": " << err;
+  }
 }
 
 TEST(Checkpoint, ConfigJsonOfBothTransformersGenerationsParsesTheSame) {

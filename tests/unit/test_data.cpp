@@ -14,6 +14,7 @@
 #include "data/batches.h"
 #include "data/datasets.h"
 #include "data/mixture.h"
+#include "data/pretokenizer.h"
 #include "data/prompts.h"
 #include "data/symbols.h"
 #include "test_support.h"
@@ -674,6 +675,31 @@ TEST(DataConfigParsing, TyposAndBadValuesAreClearErrors) {
   // A symbols section that does not name a word list keeps the optional default one.
   EXPECT_FALSE(parse_symbol_pool_config(json::parse(R"({"seed": 3})"), "symbols").word_list_required);
   EXPECT_TRUE(parse_symbol_pool_config(json::parse(R"({"word_list": "/w"})"), "symbols").word_list_required);
+}
+
+}  // namespace
+}  // namespace symtune
+
+namespace symtune {
+namespace {
+
+// The three pre-tokenizer patterns on one text, split by hand from their regexes: digits one at
+// a time (Qwen2) or up to three (Llama 3) or all (GPT-2); punctuation takes the line breaks after
+// it except in GPT-2; a space before a letter joins it; the last of several spaces starts the
+// next piece; contractions are case-insensitive except in GPT-2.
+TEST(PreTokenizer, EachPatternSplitsAsItsRegex) {
+  const std::string text = "Hello world123 456!!\n\n  x";
+  using V = std::vector<std::string>;
+  EXPECT_EQ(split_pretokens(text, PreTokenizerPattern::kQwen2),
+            (V{"Hello", " world", "1", "2", "3", " ", "4", "5", "6", "!!\n\n", " ", " x"}));
+  EXPECT_EQ(split_pretokens(text, PreTokenizerPattern::kLlama3),
+            (V{"Hello", " world", "123", " ", "456", "!!\n\n", " ", " x"}));
+  EXPECT_EQ(split_pretokens(text, PreTokenizerPattern::kGpt2),
+            (V{"Hello", " world", "123", " 456", "!!", "\n\n ", " x"}));
+  EXPECT_EQ(split_pretokens("I'M (ok)\t\n", PreTokenizerPattern::kLlama3), (V{"I", "'M", " (", "ok", ")", "\t\n"}));
+  EXPECT_EQ(split_pretokens("I'M", PreTokenizerPattern::kGpt2), (V{"I", "'", "M"}));
+  EXPECT_EQ(normalize_nfc("cafe\xcc\x81"), "caf\xc3\xa9");  // e + combining acute -> e-acute
+  EXPECT_EQ(pattern_of_regex("\\p{L}+"), std::nullopt);
 }
 
 }  // namespace

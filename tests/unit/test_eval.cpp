@@ -232,6 +232,15 @@ TEST(Statistics, BootstrapIntervalOfAMeanHasTheBinomialWidth) {
   const MeanEstimate sure = mean_with_interval({"1111"});
   EXPECT_EQ(sure.interval.low, 1.0);
   EXPECT_EQ(sure.interval.high, 1.0);
+  // 20 tasks of two queries, each task all right or all wrong (10 each): within a task nothing
+  // varies, so only resampling the tasks gives the spread of a mean over 20 tasks, about
+  // 0.5 +- 1.96 x sqrt(0.25 / 20) = [0.28, 0.72].
+  std::vector<std::string> tasks;
+  for (int t = 0; t < 20; ++t) tasks.push_back(t % 2 ? "11" : "00");
+  const MeanEstimate sampled = mean_with_interval(tasks);
+  EXPECT_DOUBLE_EQ(sampled.mean, 0.5);
+  EXPECT_NEAR(sampled.interval.low, 0.28, 0.05);
+  EXPECT_NEAR(sampled.interval.high, 0.72, 0.05);
 }
 
 TEST(OpenTasks, ListParsingAcceptsWellFormedListsOnly) {

@@ -44,16 +44,18 @@ json task(const std::string& outcomes) {
 
 json arm(const std::string& key, const std::string& name, const std::string& t1, const std::string& t2) {
   json setting = {{"tasks", {{"t1", task(t1)}, {"t2", task(t2)}}}, {"mean", 0.5}, {"mean_interval", {0.2, 0.8}}};
-  json report = {{"suites",
-                  {{"icl", {{"settings", {{"symbols", setting}}}}},
-                   {"flipped", {{"settings", {{"flipped_0", setting}, {"flipped_100", setting}}}}}}}};
+  json report = {
+      {"suites",
+       {{"icl", {{"settings", {{"symbols", setting}}}}},
+        {"flipped", {{"settings", {{"flipped_0", setting}, {"flipped_100", setting}, {"flipped_50", setting}}}}}}}};
   return {{"key", key},           {"name", name},         {"label", "(" + key + ") " + name},
           {"train_wall_s", 60.0}, {"eval_wall_s", 120.0}, {"report", report}};
 }
 
-// The (c) - (a) difference on hand-made outcomes: t1 0/4 -> 4/4, t2 unchanged, so +0.5 over the
-// two tasks, every resample the same (interval [0.5, 0.5]), and 4 discordant pairs all one way:
-// McNemar p = 2 x 0.5^4 = 0.125.
+// The (c) - (a) difference on hand-made outcomes: t1 0/8 -> 8/8, t2 unchanged, so +0.5 over the
+// two tasks, every resample the same (interval [0.5, 0.5]), and 8 discordant pairs all one way:
+// McNemar p = 2 x 0.5^8 = 0.0078. (d) - (a): t1 0/8 -> 4/8, 4 discordant pairs, p = 0.125: the
+// interval excludes 0 but the test does not reject.
 TEST(Reproduction, ReportShowsTableOneAndPairedDifferencesOfTheOutcomes) {
   json summary = {{"scale", "test"},
                   {"command", "symtune reproduce --config c.json"},
@@ -72,23 +74,30 @@ TEST(Reproduction, ReportShowsTableOneAndPairedDifferencesOfTheOutcomes) {
                   {"started", "2026-12-02 00:00 UTC"},
                   {"wall_s", 600.0},
                   {"arms",
-                   {arm("a", "base", "0000", "0101"), arm("b", "instruction", "0000", "0101"),
-                    arm("c", "mixed", "1111", "0101"), arm("d", "symbol", "0000", "0101")}}};
+                   {arm("a", "base", "00000000", "0101"), arm("b", "instruction", "00000000", "0101"),
+                    arm("c", "mixed", "11111111", "0101"), arm("d", "symbol", "11110000", "0101")}}};
   const std::string md = reproduction_markdown(summary);
   EXPECT_NE(md.find("Command: `symtune reproduce --config c.json`"), std::string::npos);
   EXPECT_NE(md.find("wall time 10.0 min"), std::string::npos);
   EXPECT_NE(md.find("| arm | icl: symbols |"), std::string::npos) << md;
   EXPECT_NE(md.find("| arm | t1 | t2 | mean |"), std::string::npos) << md;
   EXPECT_NE(md.find("| (c) mixed | 1.000"), std::string::npos) << md;
-  EXPECT_NE(md.find("| arm | flipped: flipped_0 | flipped: flipped_100 |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| icl | symbols | +0.000 [+0.00, +0.00], p=1 | +0.500 [+0.50, +0.50], p=0.125 |"),
+  // Shares in numeric order, not as strings sort ("flipped_100" < "flipped_50").
+  EXPECT_NE(md.find("| arm | flipped: flipped_0 | flipped: flipped_50 | flipped: flipped_100 |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| icl | symbols | +0.000 [+0.00, +0.00], p=1 | +0.500 [+0.50, +0.50], p=0.00781 |"),
             std::string::npos)
       << md;
-  EXPECT_NE(md.find("(c) - (a), icl / symbols: +0.500 [+0.500, +0.500], McNemar p = 0.125 on 8 paired queries: "
-                    "higher"),
+  EXPECT_NE(md.find("(c) - (a), icl / symbols: +0.500 [+0.500, +0.500], McNemar p = 0.00781 on 12 paired queries: "
+                    "higher: the interval excludes 0 and McNemar's test rejects no difference at 5%."),
             std::string::npos)
       << md;
-  EXPECT_NE(md.find("(b) - (a), icl / symbols: +0.000 [+0.000, +0.000], McNemar p = 1 on 8 paired queries: the "
+  EXPECT_NE(md.find("(d) - (a), icl / symbols: +0.250 ["), std::string::npos) << md;
+  EXPECT_NE(md.find("McNemar p = 0.125 on 12 paired queries: the bootstrap interval excludes 0 but McNemar's p is "
+                    "0.12: not established at this size."),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("(b) - (a), icl / symbols: +0.000 [+0.000, +0.000], McNemar p = 1 on 12 paired queries: the "
                     "interval includes 0"),
             std::string::npos)
       << md;

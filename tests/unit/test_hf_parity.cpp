@@ -1,11 +1,13 @@
 // Parity with HF transformers: tiny random models of each supported architecture, written by
-// tests/python/make_hf_fixtures.py, must give HF's logits, plain and with packed rows.
+// tests/python/make_hf_fixtures.py, must give HF's logits, plain and with packed rows, HF's
+// gradient for every parameter, and HF's greedy continuation.
 #include <gtest/gtest.h>
 
 #include <torch/cuda.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "model/generate.h"
 #include "model/hf_checkpoint.h"
 #include "model/safetensors.h"
 #include "model/varlen_attention.h"
@@ -68,6 +70,51 @@ TEST_P(HfParity, LogitsMatchTransformersInFp32WithAndWithoutPacking) {
   EXPECT_GT(test::max_abs_diff(plain, packed), 1e-3);
 }
 
+// One backward of HF's loss (mean next-token cross-entropy over the plain rows): each
+// parameter's gradient against HF's, tensor by tensor, so a wrong formula names its tensor.
+TEST_P(HfParity, GradientsMatchTransformersTensorByTensorInFp32) {
+  const fs::path dir = case_dir();
+  if (HasFailure()) return;
+  SYMTUNE_REQUIRE(!dir.empty(), "HF fixtures (run via ctest: make_hf_fixtures.py writes them)");
+  Fixture fx = read_fixture(dir);
+  auto ref = SafetensorsFile::open(dir / "reference_grads.safetensors");
+  LoadOptions load;
+  load.requires_grad = true;
+  auto model = load_pretrained(dir, load);
+  const int64_t T = fx.tokens.size(1), V = model->config().vocab_size;
+  const at::Tensor logits = model->logits(model->hidden_states(fx.tokens));
+  at::cross_entropy_loss(logits.slice(1, 0, T - 1).reshape({-1, V}), fx.tokens.slice(1, 1).reshape({-1})).backward();
+  int64_t compared = 0;
+  double worst = 0;
+  model->for_each_parameter([&](const std::string& name, at::Tensor& t) {
+    ASSERT_NE(ref.find(name), nullptr) << name << " has no HF gradient";
+    const at::Tensor want = ref.load(name);
+    ASSERT_TRUE(t.grad().defined()) << name << " got no gradient";
+    // fp32 rounding in another order: relative to the tensor's largest gradient entry.
+    const double scale = want.abs().max().item<double>(), err = test::max_abs_diff(t.grad(), want);
+    EXPECT_LE(err, 1e-6 + 1e-4 * scale) << name << ": max |grad - HF| " << err << ", HF's largest " << scale;
+    worst = std::max(worst, err / (scale + 1e-12));
+    ++compared;
+  });
+  EXPECT_EQ(compared, static_cast<int64_t>(ref.entries().size())) << "HF has gradients for tensors symtune lacks";
+  std::printf("%s: %lld gradients, worst relative difference %.3g\n", GetParam().c_str(),
+              static_cast<long long>(compared), worst);
+}
+
+// 32 greedy tokens through symtune's cached decoding, against HF's full forwards.
+TEST_P(HfParity, GreedyGenerationGivesTransformersTokens) {
+  const fs::path dir = case_dir();
+  if (HasFailure()) return;
+  SYMTUNE_REQUIRE(!dir.empty(), "HF fixtures (run via ctest: make_hf_fixtures.py writes them)");
+  std::ifstream in(dir / "reference.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  auto model = load_pretrained(dir);
+  GenerateOptions greedy;
+  greedy.max_new_tokens = 32;
+  EXPECT_EQ(generate(*model, j["greedy_prompt"].get<std::vector<int64_t>>(), greedy),
+            j["greedy_ids"].get<std::vector<int64_t>>());
+}
+
 TEST_P(HfParity, LogitsMatchTransformersInBf16OnCuda) {
   const fs::path dir = case_dir();
   if (HasFailure()) return;
@@ -110,7 +157,9 @@ TEST_P(HfParity, LogitsMatchTransformersInBf16OnCuda) {
 
 INSTANTIATE_TEST_SUITE_P(AllArchitectures, HfParity,
                          ::testing::Values("llama", "llama_llama3_rope_tied", "mistral_sliding_window", "qwen2",
-                                           "gemma"),
+                                           "qwen3", "qwen3_tied_bias", "gemma", "gemma_untied", "gemma2",
+                                           "gemma2_untied_nocap", "gemma3_text", "gemma3_text_capped_untied", "olmo2",
+                                           "olmo2_mqa_tied_bias", "smollm3", "smollm3_untied_bias"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

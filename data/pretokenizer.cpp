@@ -1,0 +1,191 @@
+#include "data/pretokenizer.h"
+
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace symtune {
+
+namespace {
+
+bool is_letter(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_L_MASK) != 0; }
+bool is_number(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
+bool is_space(char32_t c) { return u_isUWhiteSpace(static_cast<UChar32>(c)) != 0; }
+bool is_newline(char32_t c) { return c == U'\r' || c == U'\n'; }
+// [^\s\p{L}\p{N}]
+bool is_other(char32_t c) { return !is_space(c) && !is_letter(c) && !is_number(c); }
+
+const char* const kQwen2Regex =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+    "\\s+(?!\\S)|\\s+";
+const char* const kLlama3Regex =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const char* const kGpt2Regex = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+// The text as code points, with the byte offset of each (and of the end).
+struct CodePoints {
+  std::vector<char32_t> cps;
+  std::vector<size_t> offsets;
+  explicit CodePoints(const std::string& text) {
+    for (size_t i = 0; i < text.size();) {
+      size_t len;
+      offsets.push_back(i);
+      cps.push_back(decode_utf8(text, i, len));
+      i += len;
+    }
+    offsets.push_back(text.size());
+  }
+};
+
+// 's 't 're 've 'm 'll 'd at i (case-insensitive when asked): the match's length, or 0.
+size_t contraction_at(const std::vector<char32_t>& cps, size_t i, bool any_case) {
+  if (cps[i] != U'\'' || i + 1 >= cps.size()) return 0;
+  static const std::u32string kSuffixes[] = {U"s", U"t", U"re", U"ve", U"m", U"ll", U"d"};
+  for (const auto& suffix : kSuffixes) {
+    if (i + 1 + suffix.size() > cps.size()) continue;
+    bool same = true;
+    for (size_t k = 0; k < suffix.size() && same; ++k) {
+      const char32_t c = cps[i + 1 + k];
+      same = c == suffix[k] || (any_case && c == suffix[k] - U'a' + U'A');
+    }
+    if (same) return 1 + suffix.size();
+  }
+  return 0;
+}
+
+// \s+(?!\S)|\s+ on the white-space run [i, k): all of it when it ends the text or is one
+// character; otherwise all but the last, which then starts the next piece.
+size_t whitespace_end(size_t i, size_t k, size_t n) { return k < n && k - i > 1 ? k - 1 : k; }
+
+std::vector<std::string> split_gpt2(const std::string& text, const CodePoints& t) {
+  const auto& cps = t.cps;
+  const size_t n = cps.size();
+  std::vector<std::string> pieces;
+  auto emit = [&](size_t from, size_t to) {
+    pieces.push_back(text.substr(t.offsets[from], t.offsets[to] - t.offsets[from]));
+  };
+  for (size_t i = 0; i < n;) {
+    if (const size_t len = contraction_at(cps, i, false)) {
+      emit(i, i + len);
+      i += len;
+      continue;
+    }
+    size_t j = i;
+    if (cps[j] == U' ' && j + 1 < n && !is_space(cps[j + 1])) ++j;  // the optional leading space
+    if (j < n && !is_space(cps[j])) {
+      const auto same_class = is_letter(cps[j]) ? is_letter : is_number(cps[j]) ? is_number : is_other;
+      while (j < n && same_class(cps[j])) ++j;
+      emit(i, j);
+      i = j;
+      continue;
+    }
+    size_t k = i;
+    while (k < n && is_space(cps[k])) ++k;
+    k = whitespace_end(i, k, n);
+    emit(i, k);
+    i = k;
+  }
+  return pieces;
+}
+
+// The Qwen2 / Llama 3 pattern; `max_digits` 1 or 3.
+std::vector<std::string> split_cl100k_style(const std::string& text, const CodePoints& t, size_t max_digits) {
+  const auto& cps = t.cps;
+  const size_t n = cps.size();
+  std::vector<std::string> pieces;
+  auto emit = [&](size_t from, size_t to) {
+    pieces.push_back(text.substr(t.offsets[from], t.offsets[to] - t.offsets[from]));
+  };
+  for (size_t i = 0; i < n;) {
+    size_t end = i;
+    if (const size_t len = contraction_at(cps, i, true)) {
+      end = i + len;
+    } else if (is_letter(cps[i]) || (!is_newline(cps[i]) && !is_letter(cps[i]) && !is_number(cps[i]) && i + 1 < n &&
+                                     is_letter(cps[i + 1]))) {
+      end = i + 1;  // [^\r\n\p{L}\p{N}]?\p{L}+
+      while (end < n && is_letter(cps[end])) ++end;
+    } else if (is_number(cps[i])) {
+      while (end < n && end - i < max_digits && is_number(cps[end])) ++end;
+    } else if (is_other(cps[i]) || (cps[i] == U' ' && i + 1 < n && is_other(cps[i + 1]))) {
+      end = cps[i] == U' ' ? i + 1 : i;  // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+      while (end < n && is_other(cps[end])) ++end;
+      while (end < n && is_newline(cps[end])) ++end;
+    } else {
+      size_t k = i;  // a white-space run: up to its last line break, else \s+(?!\S)|\s+
+      while (k < n && is_space(cps[k])) ++k;
+      size_t last_break = k;
+      for (size_t m = k; m > i; --m)
+        if (is_newline(cps[m - 1])) {
+          last_break = m;
+          break;
+        }
+      const bool has_break =
+          std::any_of(cps.begin() + static_cast<long>(i), cps.begin() + static_cast<long>(k), is_newline);
+      end = has_break ? last_break : whitespace_end(i, k, n);
+    }
+    emit(i, end);
+    i = end;
+  }
+  return pieces;
+}
+
+}  // namespace
+
+char32_t decode_utf8(const std::string& s, size_t i, size_t& length) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  auto cont = [&](size_t k) { return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
+  if (c < 0x80) {
+    length = 1;
+    return c;
+  }
+  if ((c & 0xE0) == 0xC0 && cont(1)) {
+    length = 2;
+    return ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
+  }
+  if ((c & 0xF0) == 0xE0 && cont(1) && cont(2)) {
+    length = 3;
+    return ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+  }
+  if ((c & 0xF8) == 0xF0 && cont(1) && cont(2) && cont(3)) {
+    length = 4;
+    return ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F);
+  }
+  length = 1;
+  return 0xFFFD;
+}
+
+std::optional<PreTokenizerPattern> pattern_of_regex(const std::string& regex) {
+  if (regex == kQwen2Regex) return PreTokenizerPattern::kQwen2;
+  if (regex == kLlama3Regex) return PreTokenizerPattern::kLlama3;
+  if (regex == kGpt2Regex) return PreTokenizerPattern::kGpt2;
+  return std::nullopt;
+}
+
+std::vector<std::string> split_pretokens(const std::string& text, PreTokenizerPattern pattern) {
+  const CodePoints t(text);
+  switch (pattern) {
+    case PreTokenizerPattern::kQwen2:
+      return split_cl100k_style(text, t, 1);
+    case PreTokenizerPattern::kLlama3:
+      return split_cl100k_style(text, t, 3);
+    default:
+      return split_gpt2(text, t);
+  }
+}
+
+std::string normalize_nfc(const std::string& text) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
+  if (U_FAILURE(status)) throw Error(std::string("tokenizer: ICU has no NFC normalizer: ") + u_errorName(status));
+  const icu::UnicodeString normalized = nfc->normalize(icu::UnicodeString::fromUTF8(text), status);
+  if (U_FAILURE(status)) throw Error(std::string("tokenizer: NFC normalization failed: ") + u_errorName(status));
+  std::string out;
+  return normalized.toUTF8String(out);
+}
+
+}  // namespace symtune
