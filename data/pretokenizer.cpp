@@ -40,6 +40,10 @@ struct CodePoints {
     }
     offsets.push_back(text.size());
   }
+  // The bytes of code points [from, to) of `text`.
+  std::string piece(const std::string& text, size_t from, size_t to) const {
+    return text.substr(offsets[from], offsets[to] - offsets[from]);
+  }
 };
 
 // 's 't 're 've 'm 'll 'd at i (case-insensitive when asked): the match's length, or 0.
@@ -66,9 +70,7 @@ std::vector<std::string> split_gpt2(const std::string& text, const CodePoints& t
   const auto& cps = t.cps;
   const size_t n = cps.size();
   std::vector<std::string> pieces;
-  auto emit = [&](size_t from, size_t to) {
-    pieces.push_back(text.substr(t.offsets[from], t.offsets[to] - t.offsets[from]));
-  };
+  auto emit = [&](size_t from, size_t to) { pieces.push_back(t.piece(text, from, to)); };
   for (size_t i = 0; i < n;) {
     if (const size_t len = contraction_at(cps, i, false)) {
       emit(i, i + len);
@@ -98,9 +100,7 @@ std::vector<std::string> split_cl100k_style(const std::string& text, const CodeP
   const auto& cps = t.cps;
   const size_t n = cps.size();
   std::vector<std::string> pieces;
-  auto emit = [&](size_t from, size_t to) {
-    pieces.push_back(text.substr(t.offsets[from], t.offsets[to] - t.offsets[from]));
-  };
+  auto emit = [&](size_t from, size_t to) { pieces.push_back(t.piece(text, from, to)); };
   for (size_t i = 0; i < n;) {
     size_t end = i;
     if (const size_t len = contraction_at(cps, i, true)) {
@@ -118,15 +118,10 @@ std::vector<std::string> split_cl100k_style(const std::string& text, const CodeP
     } else {
       size_t k = i;  // a white-space run: up to its last line break, else \s+(?!\S)|\s+
       while (k < n && is_space(cps[k])) ++k;
-      size_t last_break = k;
-      for (size_t m = k; m > i; --m)
-        if (is_newline(cps[m - 1])) {
-          last_break = m;
-          break;
-        }
-      const bool has_break =
-          std::any_of(cps.begin() + static_cast<long>(i), cps.begin() + static_cast<long>(k), is_newline);
-      end = has_break ? last_break : whitespace_end(i, k, n);
+      size_t last_break = i;  // just past the run's last line break; i when it has none
+      for (size_t m = k; m > i && last_break == i; --m)
+        if (is_newline(cps[m - 1])) last_break = m;
+      end = last_break > i ? last_break : whitespace_end(i, k, n);
     }
     emit(i, end);
     i = end;

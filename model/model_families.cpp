@@ -24,18 +24,23 @@ void refuse_sliding_layers(const json& j, const std::string& origin) {
                   "; only \"full_attention\" layers are supported for this family");
 }
 
+// 1 for every layer except each n-th (counting from 1), which gets 0: the per-layer defaults
+// both SmolLM3Config (no_rope_layer_interval) and Gemma 2/3 (sliding_window_pattern) derive.
+std::vector<int64_t> all_but_every_nth(int64_t num_layers, int64_t n, const char* key, const std::string& origin) {
+  if (n < 1) throw Error(origin + ": '" + key + "' must be positive, found " + std::to_string(n));
+  std::vector<int64_t> layers;
+  for (int64_t i = 0; i < num_layers; ++i) layers.push_back((i + 1) % n != 0 ? 1 : 0);
+  return layers;
+}
+
 // SmolLM3's no_rope_layers (1 = rotary, 0 = none), one per layer; when absent, as SmolLM3Config
 // derives it: every no_rope_layer_interval-th layer (default 4) without rotary embedding.
 std::vector<int64_t> read_rope_layers(const json& j, int64_t num_layers, const std::string& origin) {
   std::vector<int64_t> layers;
   if (num_layers < 1 || num_layers > 1024) return layers;  // validate() names the layer count
-  if (!present(j, "no_rope_layers")) {
-    const int64_t interval = int_or(j, "no_rope_layer_interval", 4, origin);
-    if (interval < 1)
-      throw Error(origin + ": 'no_rope_layer_interval' must be positive, found " + std::to_string(interval));
-    for (int64_t i = 0; i < num_layers; ++i) layers.push_back((i + 1) % interval != 0 ? 1 : 0);
-    return layers;
-  }
+  if (!present(j, "no_rope_layers"))
+    return all_but_every_nth(num_layers, int_or(j, "no_rope_layer_interval", 4, origin), "no_rope_layer_interval",
+                             origin);
   const json& list = j.at("no_rope_layers");
   if (!list.is_array() || static_cast<int64_t>(list.size()) != num_layers)
     throw Error(origin + ": 'no_rope_layers' must list 0 or 1 for each of the " + std::to_string(num_layers) +
@@ -64,12 +69,7 @@ std::vector<int64_t> read_sliding_layers(const json& j, int64_t num_layers, int6
                                          const std::string& origin) {
   std::vector<int64_t> layers;
   if (num_layers < 1 || num_layers > 1024) return layers;  // validate() names the layer count
-  if (!present(j, "layer_types")) {
-    if (pattern < 1)
-      throw Error(origin + ": 'sliding_window_pattern' must be positive, found " + std::to_string(pattern));
-    for (int64_t i = 0; i < num_layers; ++i) layers.push_back((i + 1) % pattern != 0 ? 1 : 0);
-    return layers;
-  }
+  if (!present(j, "layer_types")) return all_but_every_nth(num_layers, pattern, "sliding_window_pattern", origin);
   const json& types = j.at("layer_types");
   if (!types.is_array() || static_cast<int64_t>(types.size()) != num_layers)
     throw Error(origin + ": 'layer_types' must name the attention of each of the " + std::to_string(num_layers) +
