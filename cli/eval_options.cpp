@@ -32,6 +32,11 @@ void add_eval_options(CLI::App& cmd, EvalCommandOptions& o) {
   cmd.add_option("--max-input-tokens", e.max_input_tokens, "Prompt budget")
       ->capture_default_str()
       ->check(CLI::Range(int64_t(8), kMaxPromptTokens));
+  cmd.add_option("--batch-tokens", e.scoring_batch_tokens,
+                 "Cached tokens per scoring forward: several queries at once where they fit; a query over it is "
+                 "scored alone")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   cmd.add_option("--seed", e.seed, "Seed of every draw")->capture_default_str();
   cmd.add_option("--flip-percents", o.flip_percents, "Flipped suite: shares of exemplars flipped, in percent")
       ->capture_default_str();

@@ -18,7 +18,7 @@ struct EvalCommandOptions {
   EvalCommandOptions();
 };
 
-// --data --tasks --list-functions -n -k --max-input-tokens --seed --flip-percents
+// --data --tasks --list-functions -n -k --max-input-tokens --batch-tokens --seed --flip-percents
 // --list-function-tasks --open-task-queries --device --dtype.
 void add_eval_options(CLI::App& cmd, EvalCommandOptions& o);
 

@@ -25,15 +25,19 @@ std::vector<std::string> split_commas(const std::string& s) {
 
 namespace {
 
-// Before the weights are read: the weights, and one scoring forward of up to 16 candidates behind
-// a prompt of max_input_tokens (fp32 logits and their log-softmax, a layer's activations).
+// Before the weights are read: the weights and one scoring forward, whose cached tokens are
+// --batch-tokens, or a single query of 16 candidates behind a prompt of max_input_tokens when that
+// is more (a query over the budget is scored alone): each token's keys and values in every
+// layer and a layer's activations, and fp32 logits with their double log-softmax at the scored
+// positions (the prompts' last ones and the candidates' tokens, at most 64 each).
 void require_evaluation_fits(const ModelConfig& mc, const EvalOptions& o, c10::Device device, c10::ScalarType dtype) {
-  constexpr int64_t kCandidates = 16;
-  const int64_t tokens = kCandidates * (o.max_input_tokens + 64);
+  constexpr int64_t kCandidates = 16, kCandidateTokens = 64;
+  const int64_t tokens = std::max(o.scoring_batch_tokens, (kCandidates + 1) * (o.max_input_tokens + kCandidateTokens));
   const int64_t element = c10::elementSize(dtype);
-  const double needed = static_cast<double>(mc.num_parameters() * element) +
-                        static_cast<double>(tokens) *
-                            (2.0 * 4 * mc.vocab_size + element * (6.0 * mc.hidden_size + 3.0 * mc.intermediate_size));
+  const double per_token = element * (2.0 * mc.num_layers * mc.num_kv_heads * mc.head_dim + 6.0 * mc.hidden_size +
+                                      3.0 * mc.intermediate_size);
+  const double logits = static_cast<double>(kCandidates * kCandidateTokens) * 12.0 * mc.vocab_size;
+  const double needed = static_cast<double>(mc.num_parameters() * element) + tokens * per_token + logits;
   const auto memory = device.is_cuda() ? device_memory(device) : host_memory();
   if (!memory || needed <= 0.9 * static_cast<double>(memory->free_bytes)) return;
   char buf[160];
@@ -41,7 +45,7 @@ void require_evaluation_fits(const ModelConfig& mc, const EvalOptions& o, c10::D
                 device.is_cuda() ? device.str().c_str() : "this machine",
                 static_cast<double>(memory->free_bytes) / double(1ull << 30));
   throw Error(std::string("eval: the model and one scoring forward need ") + buf +
-              "; lower --max-input-tokens or use --dtype bfloat16");
+              "; lower --batch-tokens or --max-input-tokens, or use --dtype bfloat16");
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
+
+#include "common/error.h"
 #include "common/stop_signal.h"
 #include "data/batches.h"
 #include "model/transformer.h"
@@ -31,72 +34,156 @@ std::vector<double> score_candidates(Transformer& model, const std::vector<int32
   return scores;
 }
 
-std::vector<double> score_candidates_sharing_the_prompt(Transformer& model, const std::vector<int32_t>& prompt,
-                                                        const std::vector<std::vector<int32_t>>& candidates) {
-  at::NoGradGuard no_grad;
-  const int64_t n = static_cast<int64_t>(candidates.size()), P = static_cast<int64_t>(prompt.size());
+namespace {
+
+int64_t longest_candidate(const ScoringQuery& q) {
   int64_t longest = 0;
-  for (const auto& c : candidates) longest = std::max<int64_t>(longest, static_cast<int64_t>(c.size()));
+  for (const auto& c : q.candidates) longest = std::max<int64_t>(longest, static_cast<int64_t>(c.size()));
+  return longest;
+}
+
+// Adds to scores[q][c] the log-probability of every candidate token after the first: all
+// candidates of all queries continue their prompt's cache as one batch (right-padded with each
+// row's last token, never scored), and logits are formed only at the scored positions.
+void score_later_tokens(Transformer& model, const std::vector<ScoringQuery>& queries, const KVCache& prompts, int64_t L,
+                        std::vector<std::vector<double>>& scores) {
   const auto ids = at::TensorOptions().dtype(at::kLong);
-  // The prompt once; its last position predicts every candidate's first token.
-  KVCache cache = model.make_cache(1, P + longest);
-  std::vector<int64_t> prompt64(prompt.begin(), prompt.end());
-  const at::Tensor prompt_hidden = model.hidden_states_cached(at::tensor(prompt64, ids).view({1, P}), cache);
-  const at::Tensor first_logp = at::log_softmax(model.logits(prompt_hidden.select(1, P - 1)).to(at::kDouble), -1);
-  std::vector<double> scores(n, 0.0);
-  for (int64_t r = 0; r < n; ++r)
-    if (!candidates[r].empty()) scores[r] = first_logp[0][candidates[r][0]].item<double>();
-  if (longest < 2) return scores;
-  // The candidates' other tokens: all rows continue the shared cache at once (right-padded with
-  // each row's last token, never scored); logits only at the scored positions.
-  KVCache rows = cache.repeated(n);
-  const int64_t L = longest - 1;  // token j >= 1 is predicted by candidate token j - 1
-  std::vector<int64_t> next(static_cast<size_t>(n * L));
+  std::vector<int64_t> counts, next;
   std::vector<int64_t> scored_rows, scored_positions, scored_tokens;
-  for (int64_t r = 0; r < n; ++r) {
-    const auto& c = candidates[r];
-    for (int64_t t = 0; t < L; ++t) next[r * L + t] = c.empty() ? 0 : c[std::min<size_t>(t, c.size() - 1)];
-    for (size_t j = 1; j < c.size(); ++j) {
-      scored_rows.push_back(r);
-      scored_positions.push_back(static_cast<int64_t>(j) - 1);
-      scored_tokens.push_back(c[j]);
+  std::vector<std::pair<size_t, size_t>> owner;  // scored entry -> (query, candidate)
+  int64_t row = 0;
+  for (size_t q = 0; q < queries.size(); ++q) {
+    counts.push_back(static_cast<int64_t>(queries[q].candidates.size()));
+    for (size_t c = 0; c < queries[q].candidates.size(); ++c, ++row) {
+      const auto& cand = queries[q].candidates[c];
+      for (int64_t t = 0; t < L; ++t) next.push_back(cand.empty() ? 0 : cand[std::min<size_t>(t, cand.size() - 1)]);
+      for (size_t j = 1; j < cand.size(); ++j) {  // token j is predicted by candidate token j - 1
+        scored_rows.push_back(row);
+        scored_positions.push_back(static_cast<int64_t>(j) - 1);
+        scored_tokens.push_back(cand[j]);
+        owner.emplace_back(q, c);
+      }
     }
   }
-  const at::Tensor hidden_nLC = model.hidden_states_cached(at::tensor(next, ids).view({n, L}), rows);
-  const at::Tensor picked = hidden_nLC.index({at::tensor(scored_rows, ids), at::tensor(scored_positions, ids)});
+  KVCache rows = prompts.repeat_rows(counts);
+  const at::Tensor hidden_NLC = model.hidden_states_cached(at::tensor(next, ids).view({row, L}), rows);
+  const at::Tensor picked = hidden_NLC.index({at::tensor(scored_rows, ids), at::tensor(scored_positions, ids)});
   const at::Tensor logp = at::log_softmax(model.logits(picked).to(at::kDouble), -1).to(at::kCPU);
-  for (size_t k = 0; k < scored_rows.size(); ++k) scores[scored_rows[k]] += logp[k][scored_tokens[k]].item<double>();
+  const auto lp = logp.accessor<double, 2>();
+  for (size_t k = 0; k < owner.size(); ++k) scores[owner[k].first][owner[k].second] += lp[k][scored_tokens[k]];
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> score_queries_sharing_prompts(Transformer& model,
+                                                               const std::vector<ScoringQuery>& queries) {
+  at::NoGradGuard no_grad;
+  const int64_t Q = static_cast<int64_t>(queries.size());
+  std::vector<std::vector<double>> scores(queries.size());
+  if (Q == 0) return scores;
+  int64_t P = 0, longest = 0;
+  std::vector<int64_t> lengths;
+  for (const auto& q : queries) {
+    if (q.prompt.empty()) throw Error("rank classification: an empty prompt");
+    lengths.push_back(static_cast<int64_t>(q.prompt.size()));
+    P = std::max(P, lengths.back());
+    longest = std::max(longest, longest_candidate(q));
+  }
+  // The prompts once, right-padded with their last token (cached, never attended to); each
+  // prompt's last real position predicts its candidates' first tokens.
+  const auto ids = at::TensorOptions().dtype(at::kLong);
+  std::vector<int64_t> tokens(static_cast<size_t>(Q * P)), last(static_cast<size_t>(Q));
+  for (int64_t q = 0; q < Q; ++q) {
+    const auto& prompt = queries[q].prompt;
+    for (int64_t t = 0; t < P; ++t) tokens[q * P + t] = prompt[std::min<int64_t>(t, lengths[q] - 1)];
+    last[q] = lengths[q] - 1;
+  }
+  KVCache cache = model.make_cache(Q, P + std::max<int64_t>(longest - 1, 0));
+  const at::Tensor hidden_QPC = model.hidden_states_cached(at::tensor(tokens, ids).view({Q, P}), cache, lengths);
+  const at::Tensor at_last = hidden_QPC.index({at::arange(Q, ids), at::tensor(last, ids)});
+  const at::Tensor first_logp = at::log_softmax(model.logits(at_last).to(at::kDouble), -1).to(at::kCPU);
+  const auto lp = first_logp.accessor<double, 2>();
+  for (int64_t q = 0; q < Q; ++q)
+    for (const auto& c : queries[q].candidates) scores[q].push_back(c.empty() ? 0.0 : lp[q][c[0]]);
+  if (longest >= 2) score_later_tokens(model, queries, cache, longest - 1, scores);
   return scores;
 }
 
+std::vector<double> score_candidates_sharing_the_prompt(Transformer& model, const std::vector<int32_t>& prompt,
+                                                        const std::vector<std::vector<int32_t>>& candidates) {
+  return score_queries_sharing_prompts(model, {ScoringQuery{prompt, candidates}}).at(0);
+}
+
+std::vector<std::vector<size_t>> scoring_batches(const std::vector<ScoringQuery>& queries, int64_t batch_tokens) {
+  std::vector<size_t> order(queries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  // Longest prompts first, so that a batch pads little and its first query sets its width.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return queries[a].prompt.size() > queries[b].prompt.size(); });
+  std::vector<std::vector<size_t>> batches;
+  int64_t width = 0, longest = 0, prompt_rows = 0, candidate_rows = 0;
+  for (size_t i : order) {
+    const ScoringQuery& q = queries[i];
+    const int64_t w = std::max(width, static_cast<int64_t>(q.prompt.size()));
+    const int64_t l = std::max(longest, longest_candidate(q));
+    const int64_t n = static_cast<int64_t>(q.candidates.size());
+    const int64_t cost = (prompt_rows + 1) * w + (candidate_rows + n) * (w + l);
+    if (batches.empty() || cost > batch_tokens) {
+      batches.emplace_back();
+      width = static_cast<int64_t>(q.prompt.size());
+      longest = longest_candidate(q);
+      prompt_rows = 1;
+      candidate_rows = n;
+    } else {
+      width = w;
+      longest = l;
+      ++prompt_rows;
+      candidate_rows += n;
+    }
+    batches.back().push_back(i);
+  }
+  return batches;
+}
+
 IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, const ClassificationDataset& dataset,
-                                const SymbolPool& symbols, IclOptions options, int64_t n, uint64_t seed,
-                                int64_t max_input_tokens) {
+                                const SymbolPool& symbols, IclOptions options, const IclScoringOptions& scoring) {
   options.query_from_test = true;
   IclTaskResult result;
   result.task = dataset.name;
-  for (int64_t i = 0; i < n; ++i) {
-    throw_if_stop_requested("eval: " + dataset.name);
-    Rng rng = Rng::for_stream(seed, static_cast<uint64_t>(i), 0x4556414C);  // "EVAL"
+  result.outcomes.assign(static_cast<size_t>(scoring.n), '-');
+  std::vector<ScoringQuery> queries;
+  std::vector<int64_t> draw, answer;  // per query: its draw and its label's index
+  for (int64_t i = 0; i < scoring.n; ++i) {
+    Rng rng = Rng::for_stream(scoring.seed, static_cast<uint64_t>(i), 0x4556414C);  // "EVAL"
     const TextExample ex = build_icl_prompt(dataset, symbols, options, rng);
-    const TokenizedExample tok = tokenize_example(ex, tokenizer, max_input_tokens, 64);
+    const TokenizedExample tok = tokenize_example(ex, tokenizer, scoring.max_input_tokens, 64);
     if (tok.unusable) {
       ++result.skipped;
-      result.outcomes += '-';
       continue;
     }
-    std::vector<std::vector<int32_t>> candidates;
+    ScoringQuery q{tok.prompt, {}};
     for (const auto& label : ex.label_strings) {  // as targets are tokenized for training: " label" + EOS
       std::vector<int32_t> ids;
       for (int64_t id : tokenizer.encode(" " + label)) ids.push_back(static_cast<int32_t>(id));
       if (tokenizer.special().eos) ids.push_back(static_cast<int32_t>(*tokenizer.special().eos));
-      candidates.push_back(std::move(ids));
+      q.candidates.push_back(std::move(ids));
     }
-    const auto scores = score_candidates_sharing_the_prompt(model, tok.prompt, candidates);
-    const auto best = std::max_element(scores.begin(), scores.end()) - scores.begin();
-    ++result.examples;
-    result.correct += best == ex.query_label;
-    result.outcomes += best == ex.query_label ? '1' : '0';
+    queries.push_back(std::move(q));
+    draw.push_back(i);
+    answer.push_back(ex.query_label);
+  }
+  for (const auto& batch : scoring_batches(queries, scoring.batch_tokens)) {
+    throw_if_stop_requested("eval: " + dataset.name);
+    std::vector<ScoringQuery> group;
+    for (size_t i : batch) group.push_back(queries[i]);
+    const auto scores = score_queries_sharing_prompts(model, group);
+    for (size_t g = 0; g < batch.size(); ++g) {
+      const size_t i = batch[g];
+      const auto best = std::max_element(scores[g].begin(), scores[g].end()) - scores[g].begin();
+      ++result.examples;
+      result.correct += best == answer[i];
+      result.outcomes[static_cast<size_t>(draw[i])] = best == answer[i] ? '1' : '0';
+    }
   }
   return result;
 }

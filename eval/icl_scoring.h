@@ -28,6 +28,23 @@ std::vector<double> score_candidates(Transformer& model, const std::vector<int32
 std::vector<double> score_candidates_sharing_the_prompt(Transformer& model, const std::vector<int32_t>& prompt_ids,
                                                         const std::vector<std::vector<int32_t>>& candidate_ids);
 
+// One query of rank classification: its prompt and the continuations it is scored with.
+struct ScoringQuery {
+  std::vector<int32_t> prompt;
+  std::vector<std::vector<int32_t>> candidates;
+};
+
+// The same log-likelihoods for several queries at once (scores[q][c]): the prompts run as one
+// right-padded batch, each with its own positions, padding cached but never attended to; then
+// every candidate of every query continues its prompt's cache, all in one batch.
+std::vector<std::vector<double>> score_queries_sharing_prompts(Transformer& model,
+                                                               const std::vector<ScoringQuery>& queries);
+
+// Groups of query indices to score together: longest prompts first, a group growing while its
+// cached tokens (prompt rows and candidate rows, padded to the group's longest) stay within
+// `batch_tokens`. A query alone over the budget is a group of its own.
+std::vector<std::vector<size_t>> scoring_batches(const std::vector<ScoringQuery>& queries, int64_t batch_tokens);
+
 struct IclTaskResult {
   std::string task;
   int64_t examples = 0, correct = 0;
@@ -36,10 +53,20 @@ struct IclTaskResult {
   double accuracy() const { return examples ? double(correct) / examples : 0.0; }
 };
 
-// `n` prompts of `dataset` (queries from its test split, k exemplars per class), labels shown
-// as options.labels says (symbols from `symbols` for kSymbols). Deterministic in `seed`.
+// How many prompts a task draws and how they are scored.
+struct IclScoringOptions {
+  int64_t n = 100;    // prompts drawn
+  uint64_t seed = 0;  // every draw is deterministic in it
+  int64_t max_input_tokens = 1024;
+  // Cached tokens per forward (scoring_batches): more queries per forward where memory allows.
+  // A batch's key/value cache takes batch_tokens x layers x 2 x kv heads x head dim elements.
+  int64_t batch_tokens = 8192;
+};
+
+// `scoring.n` prompts of `dataset` (queries from its test split, k exemplars per class), labels
+// shown as options.labels says (symbols from `symbols` for kSymbols). The outcomes are the same
+// whatever the batching, up to rounding of the scores.
 IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, const ClassificationDataset& dataset,
-                                const SymbolPool& symbols, IclOptions options, int64_t n, uint64_t seed,
-                                int64_t max_input_tokens);
+                                const SymbolPool& symbols, IclOptions options, const IclScoringOptions& scoring);
 
 }  // namespace symtune

@@ -107,6 +107,7 @@ std::string compare_reports_markdown(const std::vector<json>& reports, const std
   for (size_t k = 1; k < names.size(); ++k) {
     header.push_back(names[k] + " - " + names[0] + " [95% CI]");
     header.push_back("McNemar p");
+    header.push_back("same outcome");
   }
   std::vector<std::vector<std::string>> rows;
   const json& first = reports.at(0);
@@ -124,12 +125,17 @@ std::string compare_reports_markdown(const std::vector<json>& reports, const std
         for (size_t k = 1; k < reports.size(); ++k) {
           const auto other = outcomes_of(reports[k], suite.key(), setting_name, task);
           if (base.empty() || base.size() != other.size()) {
-            row.insert(row.end(), {"-", "-"});
+            row.insert(row.end(), {"-", "-", "-"});
             continue;
           }
           const PairedDifference d = paired_difference(base, other);
           row.push_back(format("%+.3f [%+.2f, %+.2f]", d.difference, d.interval.low, d.interval.high));
           row.push_back(format("%.3g", d.mcnemar_p));
+          // How often the two models are right or wrong on the same draws (a dtype or kernel change
+          // should leave nearly all of them alike).
+          const int64_t same = d.pairs - d.only_a - d.only_b;
+          row.push_back(std::to_string(same) + "/" + std::to_string(d.pairs) +
+                        format(" (%.3f)", d.pairs ? double(same) / double(d.pairs) : 0.0));
         }
         rows.push_back(std::move(row));
       }

@@ -149,7 +149,8 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
         icl.with_instruction = s.instruction;
         icl.flip_fraction = s.flip_fraction;
         const int64_t n = std::min<int64_t>(o.examples_per_task, static_cast<int64_t>(d.test.size()));
-        results[d.name] = evaluate_icl_task(model, tok, d, pools.heldout, icl, n, o.seed, o.max_input_tokens);
+        results[d.name] = evaluate_icl_task(model, tok, d, pools.heldout, icl,
+                                            {n, o.seed, o.max_input_tokens, o.scoring_batch_tokens});
       }
       report["settings"][s.name] = summarise(results, o.seed);
     }

@@ -32,6 +32,7 @@ struct EvalOptions {
   int64_t exemplars_per_class = 4;                 // paper: 4
   int64_t open_task_exemplars = 6;                 // input/output pairs shown for list functions and concepts
   int64_t max_input_tokens = 1024;                 // longer prompts lose exemplars from the front
+  int64_t scoring_batch_tokens = 8192;             // cached tokens per scoring forward (eval/icl_scoring.h)
   std::vector<int64_t> flip_percents{0, 50, 100};  // the flipped suite's settings
   int64_t list_function_tasks = 0;                 // the first N of the 250 list functions; 0 = all
   int64_t open_task_queries = 0;                   // queries per list function or concept; 0 = examples_per_task

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "model/activation_checkpoint.h"
+#include "model/attention_masks.h"
 #include "model/chunked_cross_entropy.h"
 #include "model/fused_elementwise.h"
 #include "model/rope.h"
@@ -16,48 +17,9 @@
 namespace symtune {
 namespace {
 
-// How queries may see keys in one forward: either the plain causal pattern (SDPA's
-// is_causal, which lets CUDA pick its fast kernels) or an explicit boolean mask.
-struct AttentionLayout {
-  at::Tensor allowed_B1TS;  // undefined => causal over the row
-};
-
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   return at::linear(x, w, b.defined() ? std::optional<at::Tensor>(b) : std::nullopt);
 }
-
-// allowed[q, k] = k <= q, within the sliding window, and in the same segment.
-AttentionLayout make_layout(int64_t T, int64_t past, const std::optional<at::Tensor>& segment_ids_BT,
-                            std::optional<int64_t> window, c10::Device device) {
-  const int64_t S = past + T;
-  const bool window_matters = window && *window < S;
-  if (!segment_ids_BT && !window_matters && (past == 0 || T == 1)) return {};
-  auto idx = at::TensorOptions().dtype(at::kLong).device(device);
-  at::Tensor q_pos = at::arange(past, S, idx).unsqueeze(1);
-  at::Tensor k_pos = at::arange(0, S, idx).unsqueeze(0);
-  at::Tensor allowed_TS = k_pos <= q_pos;
-  if (window_matters) allowed_TS = allowed_TS.logical_and(q_pos - k_pos < *window);
-  at::Tensor allowed = allowed_TS.unsqueeze(0);
-  if (segment_ids_BT) {
-    const at::Tensor& seg = *segment_ids_BT;
-    allowed = allowed.logical_and(seg.unsqueeze(2) == seg.unsqueeze(1));
-  }
-  return {allowed.unsqueeze(1)};
-}
-
-// The layouts of one forward: full attention, and the sliding window's when the model has one
-// (every layer in Mistral, the layers layer_types names in Gemma 2).
-struct LayerLayouts {
-  AttentionLayout full, windowed;
-  LayerLayouts(const ModelConfig& c, int64_t T, int64_t past, const std::optional<at::Tensor>& segments_BT,
-               c10::Device device)
-      : full(make_layout(T, past, segments_BT, std::nullopt, device)) {
-    if (c.sliding_window) windowed = make_layout(T, past, segments_BT, c.sliding_window, device);
-  }
-  const AttentionLayout& of(const ModelConfig& c, int64_t layer) const {
-    return c.window_of_layer(layer) ? windowed : full;
-  }
-};
 
 // The rotary tables of one forward: the model's, and Gemma 3's sliding layers' own.
 struct LayerRopes {
@@ -71,25 +33,6 @@ struct LayerRopes {
     return c.uses_sliding_rope(layer) ? sliding : rope;
   }
 };
-
-// Attention with soft-capped scores as transformers computes it for Gemma 2 (SDPA has no cap):
-// cap * tanh(q.k * scale / cap), masked, softmax in fp32, cast back; key/value heads repeated
-// for grouped queries. An undefined `allowed_B1TS` means causal (or all keys, for one query).
-at::Tensor softcapped_attention(const at::Tensor& q_BHTD, const at::Tensor& k_BKSD, const at::Tensor& v_BKSD,
-                                const at::Tensor& allowed_B1TS, double scale, double cap) {
-  const int64_t groups = q_BHTD.size(1) / k_BKSD.size(1), T = q_BHTD.size(2), S = k_BKSD.size(2);
-  const at::Tensor k = groups > 1 ? k_BKSD.repeat_interleave(groups, 1) : k_BKSD;
-  const at::Tensor v = groups > 1 ? v_BKSD.repeat_interleave(groups, 1) : v_BKSD;
-  at::Tensor scores = at::matmul(q_BHTD, k.transpose(2, 3)) * scale;
-  scores = at::tanh(scores / cap) * cap;
-  at::Tensor allowed = allowed_B1TS;
-  if (!allowed.defined() && T > 1) {
-    auto idx = at::TensorOptions().dtype(at::kLong).device(q_BHTD.device());
-    allowed = at::arange(0, S, idx).unsqueeze(0) <= at::arange(S - T, S, idx).unsqueeze(1);
-  }
-  if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
-  return at::matmul(at::softmax(scores, -1, at::kFloat).to(q_BHTD.scalar_type()), v);
-}
 
 }  // namespace
 
@@ -382,31 +325,33 @@ at::Tensor Transformer::forward_cached(const at::Tensor& tokens_BT, KVCache& cac
   return logits(hidden_states_cached(tokens_BT, cache));
 }
 
-KVCache KVCache::repeated(int64_t n) const {
-  KVCache out;
-  out.length = length;
-  for (size_t i = 0; i < keys_BKSD.size(); ++i) {
-    out.keys_BKSD.push_back(keys_BKSD[i].repeat({n, 1, 1, 1}));
-    out.values_BKSD.push_back(values_BKSD[i].repeat({n, 1, 1, 1}));
-  }
-  return out;
-}
-
-at::Tensor Transformer::hidden_states_cached(const at::Tensor& tokens_BT, KVCache& cache) {
+at::Tensor Transformer::hidden_states_cached(const at::Tensor& tokens_BT, KVCache& cache,
+                                             const std::vector<int64_t>& row_lengths) {
   const int64_t B = tokens_BT.size(0), T = tokens_BT.size(1);
   if (cache.length + T > cache.capacity())
     throw Error("generate: " + std::to_string(cache.length + T) + " tokens exceed the cache capacity of " +
                 std::to_string(cache.capacity()));
+  if (!row_lengths.empty() && static_cast<int64_t>(row_lengths.size()) != B)
+    throw Error("transformer: " + std::to_string(row_lengths.size()) + " row lengths for " + std::to_string(B) +
+                " rows");
   at::NoGradGuard no_grad;
-  auto opts = at::TensorOptions().dtype(at::kLong).device(device());
-  at::Tensor positions_BT = at::arange(cache.length, cache.length + T, opts).unsqueeze(0).expand({B, T});
+  at::Tensor positions_BT;
+  std::optional<LayerLayouts> layouts;
+  if (cache.next_position_B.defined() || !row_lengths.empty()) {
+    at::Tensor attendable_BS;
+    positions_BT = cache.append_ragged(T, row_lengths, attendable_BS);
+    layouts.emplace(config_, positions_BT, cache.slot_positions_BS.narrow(1, 0, cache.length + T), attendable_BS);
+  } else {
+    auto opts = at::TensorOptions().dtype(at::kLong).device(device());
+    positions_BT = at::arange(cache.length, cache.length + T, opts).unsqueeze(0).expand({B, T});
+    layouts.emplace(config_, T, cache.length, std::nullopt, device());
+  }
   const LayerRopes ropes(inv_freq_, sliding_inv_freq_, positions_BT, dtype());
-  const LayerLayouts layouts(config_, T, cache.length, std::nullopt, device());
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
-    BlockContext ctx{&config_,           ropes.of(config_, i),       layouts.of(config_, i), std::nullopt,
-                     fused_elementwise_, config_.layer_uses_rope(i), &cache.keys_BKSD[i],    &cache.values_BKSD[i],
+    BlockContext ctx{&config_,           ropes.of(config_, i),       layouts->of(config_, i), std::nullopt,
+                     fused_elementwise_, config_.layer_uses_rope(i), &cache.keys_BKSD[i],     &cache.values_BKSD[i],
                      cache.length};
     x = mlp_block(config_, weights_.blocks[i], attention_block(weights_.blocks[i], x, ctx, norm), norm,
                   ctx.fused_elementwise);

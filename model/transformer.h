@@ -38,9 +38,19 @@ struct KVCache {
   std::vector<at::Tensor> keys_BKSD, values_BKSD;  // one per layer, preallocated to capacity
   int64_t length = 0;                              // tokens filled so far
   int64_t capacity() const { return keys_BKSD.empty() ? 0 : keys_BKSD[0].size(2); }
-  // A cache of n rows, each a copy of this one's single row (a shared prompt that several
-  // continuations then extend).
-  KVCache repeated(int64_t n) const;
+  // Rows of different lengths (a batch of prompts, right-padded): the rotary position of each
+  // filled slot, whether later tokens may attend to it (padding may not), and each row's next
+  // position. Undefined while every row is filled alike, as in generation.
+  at::Tensor slot_positions_BS, slot_attendable_BS, next_position_B;
+  // A cache whose rows are copies of this one's: row r repeated counts[r] times, in order (a
+  // shared prompt that several continuations then extend).
+  KVCache repeat_rows(const std::vector<int64_t>& counts) const;
+  // For the transformer: appends T slots to ragged rows (making the cache ragged if it was not)
+  // and returns the new tokens' positions [B, T]. `attendable_BS` gets the keys this forward
+  // may see: the earlier attendable slots and all of its own (a padding query attends to
+  // itself, so no row of the mask is empty). Afterwards only each row's first row_lengths[b]
+  // new slots (all T when empty) stay attendable.
+  at::Tensor append_ragged(int64_t T, const std::vector<int64_t>& row_lengths, at::Tensor& attendable_BS);
 };
 
 class Transformer {
@@ -91,8 +101,11 @@ class Transformer {
   // Appends tokens_BT to the cache and returns logits [B, T, V] for them.
   at::Tensor forward_cached(const at::Tensor& tokens_BT, KVCache& cache);
   // The same, returning final-norm hidden states [B, T, C]: the caller forms logits only at
-  // the positions it needs (a prompt's last one, say).
-  at::Tensor hidden_states_cached(const at::Tensor& tokens_BT, KVCache& cache);
+  // the positions it needs (a prompt's last one, say). With `row_lengths`, row b holds
+  // row_lengths[b] real tokens and then padding: the padding is cached but never attended to,
+  // and row b's next tokens continue at its own next position.
+  at::Tensor hidden_states_cached(const at::Tensor& tokens_BT, KVCache& cache,
+                                  const std::vector<int64_t>& row_lengths = {});
 
  private:
   at::Tensor embed(const at::Tensor& tokens_BT);

@@ -109,7 +109,10 @@ const ConfigTable<EvalSection>& eval_table() {
                    "held-out symbol-label ICL prompts scored per task and evaluation; 0 = none")
           .integer("icl_exemplars_per_class", &E::icl_exemplars_per_class, {1, 64}, "in-context exemplars (paper: 4)")
           .integer("icl_max_input_tokens", &E::icl_max_input_tokens, {0, int64_t(1) << 20},
-                   "prompt budget of the ICL prompts; 0 = data.max_input_tokens");
+                   "prompt budget of the ICL prompts; 0 = data.max_input_tokens")
+          .integer("icl_batch_tokens", &E::icl_batch_tokens, {1, int64_t(1) << 24},
+                   "cached tokens per scoring forward: prompts and candidates of several queries at once; a "
+                   "query over it is scored alone");
   return table;
 }
 

@@ -61,6 +61,7 @@ struct EvalSection {
   int64_t icl_examples = 0;
   int64_t icl_exemplars_per_class = 4;
   int64_t icl_max_input_tokens = 0;  // 0 = data.max_input_tokens
+  int64_t icl_batch_tokens = 8192;   // cached tokens per scoring forward
 };
 
 struct TrainConfig {

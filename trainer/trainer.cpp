@@ -213,9 +213,11 @@ json Trainer::evaluate() {
     icl.k_min = icl.k_max = config_.eval.icl_exemplars_per_class;
     double sum = 0;
     for (const auto& d : eval_source_->datasets()) {
-      const IclTaskResult res = evaluate_icl_task(
-          *model_, *tokenizer_, d, eval_source_->pools().heldout, icl, config_.eval.icl_examples, config_.data.seed + 7,
-          config_.eval.icl_max_input_tokens > 0 ? config_.eval.icl_max_input_tokens : config_.data.max_input_tokens);
+      const int64_t budget =
+          config_.eval.icl_max_input_tokens > 0 ? config_.eval.icl_max_input_tokens : config_.data.max_input_tokens;
+      const IclTaskResult res =
+          evaluate_icl_task(*model_, *tokenizer_, d, eval_source_->pools().heldout, icl,
+                            {config_.eval.icl_examples, config_.data.seed + 7, budget, config_.eval.icl_batch_tokens});
       record["icl_accuracy"][d.name] = res.accuracy();
       sum += res.accuracy();
     }

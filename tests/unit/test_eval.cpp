@@ -63,9 +63,9 @@ TEST(IclScoring, ScoresAreTheSummedLogProbabilitiesOfEachCandidate) {
   for (size_t c = 0; c < candidates.size(); ++c) EXPECT_NEAR(shared[c], scores[c], 1e-6) << "candidate " << c;
 }
 
-// The fast path (the prompt once, candidates from its cache, logits where scored) gives the
-// full forward's log-probabilities, on a real model and real prompts: stories260K on the first
-// 20 prompts of every shared held-out dataset the evaluation uses (atis, also listed as held out in
+// The fast path (the prompt once, candidates from its cache, logits where scored; and several
+// queries per forward) gives the full forward's log-probabilities, on a real model and real prompts: stories260K on the
+// first 20 prompts of every shared held-out dataset the evaluation uses (atis, also listed as held out in
 // configs/data_shared.json, has four classes without a training example, so no prompt can show
 // every class), in the symbol and natural-label settings.
 TEST(IclScoring, SharingThePromptGivesTheFullForwardsLogProbabilities) {
@@ -79,7 +79,16 @@ TEST(IclScoring, SharingThePromptGivesTheFullForwardsLogProbabilities) {
   symbols.word_list = "";
   const SymbolPools pools = build_symbol_pools(symbols);
   double worst = 0, worst_relative = 0;
-  int64_t prompts = 0;
+  int64_t prompts = 0, batched = 0;
+  auto compare = [&](const std::vector<double>& full, const std::vector<double>& fast) {
+    ASSERT_EQ(full.size(), fast.size());
+    for (size_t c = 0; c < full.size(); ++c) {
+      worst = std::max(worst, std::abs(full[c] - fast[c]));
+      worst_relative = std::max(worst_relative, std::abs(full[c] - fast[c]) / std::max(1.0, std::abs(full[c])));
+    }
+  };
+  std::vector<ScoringQuery> queries;
+  std::vector<std::vector<double>> references;
   for (const char* task : {"subj", "emotion", "hate_speech", "sms_spam"}) {
     const ClassificationDataset d = load_classification_dataset(classification / task);
     for (LabelMode mode : {LabelMode::kSymbols, LabelMode::kNatural}) {
@@ -100,18 +109,34 @@ TEST(IclScoring, SharingThePromptGivesTheFullForwardsLogProbabilities) {
           candidates.push_back(ids);
         }
         const auto full = score_candidates(*model, t.prompt, candidates);
-        const auto shared = score_candidates_sharing_the_prompt(*model, t.prompt, candidates);
-        for (size_t c = 0; c < full.size(); ++c) {
-          worst = std::max(worst, std::abs(full[c] - shared[c]));
-          worst_relative = std::max(worst_relative, std::abs(full[c] - shared[c]) / std::max(1.0, std::abs(full[c])));
-        }
+        compare(full, score_candidates_sharing_the_prompt(*model, t.prompt, candidates));
+        queries.push_back({t.prompt, candidates});
+        references.push_back(full);
         ++prompts;
       }
+      // The same prompts scored several at a time: batches of ragged prompts (a budget that
+      // groups a few queries, and one that takes all 20 at once).
+      for (int64_t budget : {6000, 1 << 20}) {
+        const auto batches = scoring_batches(queries, budget);
+        if (budget > 100000) EXPECT_EQ(batches.size(), 1u);
+        for (const auto& batch : batches) {
+          std::vector<ScoringQuery> group;
+          for (size_t i : batch) group.push_back(queries[i]);
+          const auto scores = score_queries_sharing_prompts(*model, group);
+          for (size_t g = 0; g < batch.size(); ++g) compare(references[batch[g]], scores[g]);
+          batched += static_cast<int64_t>(batch.size()) * (batch.size() > 1);
+        }
+      }
+      queries.clear();
+      references.clear();
     }
   }
-  std::printf("%lld prompts: worst |log p (shared prompt) - log p (full forward)| = %.3g, relative %.3g\n",
-              (long long)prompts, worst, worst_relative);
+  std::printf(
+      "%lld prompts (%lld scored in batches of several): worst |log p (shared prompt) - log p (full "
+      "forward)| = %.3g, relative %.3g\n",
+      (long long)prompts, (long long)batched, worst, worst_relative);
   EXPECT_GE(prompts, 120);
+  EXPECT_GE(2 * batched, 3 * prompts);  // every prompt in the one-batch pass, most in the other
   // fp32 rounding only: the two paths sum attention and matmuls in other orders, which moves a
   // log-probability by a few ulps of its size (|log p| reaches 40 here, where an fp32 ulp is
   // 4e-6): 1e-5 relative to max(1, |log p|), 6.7e-7 measured.
@@ -165,14 +190,14 @@ TEST(IclScoring, AccuracyCountsTheQueriesWhoseBestCandidateIsTheirLabel) {
   };
   for (const Case& c :
        {Case{3, 0, natural, 12}, Case{0, 3, natural, 0}, Case{3, 0, flipped, 0}, Case{0, 3, flipped, 12}}) {
-    const IclTaskResult r = evaluate_icl_task(*model, *tok, yes_no_dataset(c.yes, c.no), {}, c.options, 12, 5, 400);
+    const IclTaskResult r = evaluate_icl_task(*model, *tok, yes_no_dataset(c.yes, c.no), {}, c.options, {12, 5, 400});
     EXPECT_EQ(r.examples, 12);
     EXPECT_EQ(r.correct, c.correct) << c.yes << " yes / " << c.no << " no queries, "
                                     << (c.options.labels == LabelMode::kFlipped ? "flipped" : "natural");
     EXPECT_DOUBLE_EQ(r.accuracy(), c.correct / 12.0);
   }
   // A prompt whose query alone exceeds the budget is not scored, and not counted.
-  const IclTaskResult none = evaluate_icl_task(*model, *tok, yes_no_dataset(3, 0), {}, natural, 5, 5, 8);
+  const IclTaskResult none = evaluate_icl_task(*model, *tok, yes_no_dataset(3, 0), {}, natural, {5, 5, 8});
   EXPECT_EQ(none.examples, 0);
   EXPECT_EQ(none.correct, 0);
   EXPECT_EQ(none.skipped, 5);

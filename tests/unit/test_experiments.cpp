@@ -1,4 +1,5 @@
-// The reproduction's arms and report (experiments/), and the CPU's bf16 choice behind
+// The reproduction's arms and report (experiments/), the agreement column of `symtune compare`,
+// and the CPU's bf16 choice behind
 // `dtype: auto` (model/placement.h).
 #include <gtest/gtest.h>
 
@@ -7,6 +8,7 @@
 
 #include "common/cpu_features.h"
 #include "common/error.h"
+#include "eval/report_tables.h"
 #include "experiments/reproduction.h"
 #include "experiments/reproduction_report.h"
 #include "model/placement.h"
@@ -100,6 +102,27 @@ TEST(Reproduction, ReportShowsTableOneAndPairedDifferencesOfTheOutcomes) {
   EXPECT_NE(md.find("(b) - (a), icl / symbols: +0.000 [+0.000, +0.000], McNemar p = 1 on 12 paired queries: the "
                     "interval includes 0"),
             std::string::npos)
+      << md;
+}
+
+// `symtune compare` counts the draws on which two reports agree (both right or both wrong),
+// as one uses it for fp32 against bf16: t1 differs on 2 of 8 draws, t2 on none; the mean row
+// pools the 16 pairs.
+TEST(Compare, CountsTheDrawsWithTheSameOutcome) {
+  const json a = arm("a", "fp32", "11110000", "10101010")["report"];
+  const json b = arm("b", "bf16", "11010001", "10101010")["report"];
+  const std::string md = compare_reports_markdown({a, b}, {"fp32", "bf16"});
+  EXPECT_NE(md.find("| same outcome |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| icl | symbols | t1 | 0.500 n=8 | 0.500 n=8 | +0.000 [-0.38, +0.38] | 1 | 6/8 (0.750) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| icl | symbols | t2 | 0.500 n=8 | 0.500 n=8 | +0.000 [+0.00, +0.00] | 1 | 8/8 (1.000) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(
+      md.find("| icl | symbols | **mean** | 0.500 [0.20, 0.80] | 0.500 [0.20, 0.80] | +0.000 [-0.19, +0.19] | 1 | "
+              "14/16 (0.875) |"),
+      std::string::npos)
       << md;
 }
 

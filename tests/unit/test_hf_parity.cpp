@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "eval/icl_scoring.h"
 #include "model/generate.h"
 #include "model/hf_checkpoint.h"
 #include "model/safetensors.h"
@@ -113,6 +114,34 @@ TEST_P(HfParity, GreedyGenerationGivesTransformersTokens) {
   greedy.max_new_tokens = 32;
   EXPECT_EQ(generate(*model, j["greedy_prompt"].get<std::vector<int64_t>>(), greedy),
             j["greedy_ids"].get<std::vector<int64_t>>());
+}
+
+// Rank classification with several queries per forward (ragged prompts right-padded in one
+// batch, each continuing at its own position, windows and rotary by position) gives the
+// scores of one full forward per candidate, in every family: windowed layers (prompts longer
+// than the window), soft-capped scores, layers without rotary, per-layer rotary bases.
+TEST_P(HfParity, SeveralQueriesPerForwardGiveTheFullForwardsScores) {
+  const fs::path dir = case_dir();
+  if (HasFailure()) return;
+  SYMTUNE_REQUIRE(!dir.empty(), "HF fixtures (run via ctest: make_hf_fixtures.py writes them)");
+  auto model = load_pretrained(dir);
+  at::manual_seed(11);
+  const int64_t V = model->config().vocab_size;
+  auto random_ids = [&](int64_t n) {
+    const at::Tensor t = at::randint(3, V, {n}, at::kLong);
+    return std::vector<int32_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + n);
+  };
+  std::vector<ScoringQuery> queries;
+  for (int64_t length : {17, 6, 29, 11, 23})
+    queries.push_back({random_ids(length), {random_ids(1), random_ids(4), random_ids(2)}});
+  const auto batched = score_queries_sharing_prompts(*model, queries);
+  double worst = 0;
+  for (size_t q = 0; q < queries.size(); ++q) {
+    const auto full = score_candidates(*model, queries[q].prompt, queries[q].candidates);
+    for (size_t c = 0; c < full.size(); ++c) worst = std::max(worst, std::abs(full[c] - batched[q][c]));
+  }
+  std::printf("%s: 5 ragged queries in one batch, max |log p - full forward| %.3g\n", GetParam().c_str(), worst);
+  EXPECT_LE(worst, 1e-4);
 }
 
 TEST_P(HfParity, LogitsMatchTransformersInBf16OnCuda) {
