@@ -48,10 +48,26 @@ RopeConfig read_rope_params(const json& params, double theta, const std::string&
   RopeConfig rope;
   rope.theta = number_or(params, "rope_theta", theta, origin);
   const std::string type = string_or(params, "rope_type", string_or(params, "type", "default", origin), origin);
-  if (type != "default" && type != "llama3" && type != "linear")
+  if (type != "default" && type != "llama3" && type != "linear" && type != "longrope")
     throw Error(origin + ": rope type '" + type +
-                "' is not supported (supported: default, linear, llama3); refusing to approximate it");
+                "' is not supported (supported: default, linear, llama3, longrope); refusing to approximate it");
   rope.type = type;
+  if (type == "longrope") {  // the family completes it (model_families.cpp: original length, attention factor)
+    for (auto [key, out] :
+         {std::pair{"short_factor", &rope.short_factor}, std::pair{"long_factor", &rope.long_factor}}) {
+      const json* list = params.contains(key) ? &params.at(key) : nullptr;
+      if (list == nullptr || !list->is_array() || list->empty())
+        throw Error(origin + ": longrope needs '" + key + "', a list of numbers, found " +
+                    (list ? list->dump() : std::string("nothing")));
+      for (const auto& v : *list) {
+        if (!v.is_number() || !(v.get<double>() > 0))
+          throw Error(origin + ": longrope '" + key + "' entries must be positive numbers, found " + v.dump());
+        out->push_back(v.get<double>());
+      }
+    }
+    rope.factor = number_or(params, "factor", 0.0, origin);  // 0: max_position_embeddings / original
+    rope.attention_factor = number_or(params, "attention_factor", 0.0, origin);  // 0: from the factor
+  }
   if (type == "linear") {
     rope.factor = number_or(params, "factor", 0.0, origin);
     if (!(rope.factor > 0)) throw Error(origin + ": linear rope scaling needs factor > 0, found " + params.dump());

@@ -27,6 +27,7 @@ constexpr ArchitectureInfo kArchitectures[] = {
     {"Gemma3ForCausalLM", "gemma3_text", Architecture::kGemma3},
     {"Olmo2ForCausalLM", "olmo2", Architecture::kOlmo2},
     {"SmolLM3ForCausalLM", "smollm3", Architecture::kSmolLM3},
+    {"Phi3ForCausalLM", "phi3", Architecture::kPhi3},
 };
 
 std::string supported_list() {
@@ -36,8 +37,9 @@ std::string supported_list() {
 }
 
 // transformers 5 writes "rope_parameters" {rope_type, rope_theta, ...}; 4.x writes
-// "rope_theta" plus an optional "rope_scaling" {rope_type|type, factor, ...}.
-RopeConfig parse_rope(const json& j, const std::string& origin) {
+// "rope_theta" plus an optional "rope_scaling" {rope_type|type, factor, ...}. Phi-3's legacy
+// "su" and "yarn" types are its longrope, as transformers reads them.
+RopeConfig parse_rope(const json& j, Architecture arch, const std::string& origin) {
   json params = json::object();
   if (present(j, "rope_parameters")) {
     params = j.at("rope_parameters");
@@ -46,13 +48,32 @@ RopeConfig parse_rope(const json& j, const std::string& origin) {
   }
   const bool per_layer_type =
       params.is_object() && (params.contains("full_attention") || params.contains("sliding_attention"));
-  RopeConfig rope =
-      per_layer_type ? RopeConfig{} : read_rope_params(params, number_or(j, "rope_theta", 10000.0, origin), origin);
-  const json& flat = per_layer_type ? json::object() : params;
-  double partial = number_or(flat, "partial_rotary_factor", number_or(j, "partial_rotary_factor", 1.0, origin), origin);
-  if (partial != 1.0)
-    throw Error(origin + ": partial_rotary_factor " + std::to_string(partial) + " is not supported (only 1.0)");
-  return rope;
+  if (arch == Architecture::kPhi3 && params.is_object()) {
+    const std::string type = string_or(params, "rope_type", string_or(params, "type", "default", origin), origin);
+    if (type == "su" || type == "yarn") params["rope_type"] = "longrope";
+  }
+  return per_layer_type ? RopeConfig{} : read_rope_params(params, number_or(j, "rope_theta", 10000.0, origin), origin);
+}
+
+// partial_rotary_factor (in the rope parameters or at the top level): Phi's leading rotary dims,
+// int(head_dim x factor) as transformers computes them; other families rotate whole heads.
+void read_rotary_dim(const json& j, ModelConfig& c, const std::string& origin) {
+  const json params = present(j, "rope_parameters") ? j.at("rope_parameters")
+                      : present(j, "rope_scaling")  ? j.at("rope_scaling")
+                                                    : json::object();
+  const json flat = params.is_object() && !params.contains("full_attention") ? params : json::object();
+  const double partial =
+      number_or(flat, "partial_rotary_factor", number_or(j, "partial_rotary_factor", 1.0, origin), origin);
+  if (partial == 1.0) return;
+  if (c.architecture != Architecture::kPhi3)
+    throw Error(origin + ": partial_rotary_factor " + std::to_string(partial) + " is not supported for " +
+                c.architecture_name + " (only 1.0; Phi3ForCausalLM reads it)");
+  const auto dims = static_cast<int64_t>(static_cast<double>(c.head_dim) * partial);
+  if (!(partial > 0 && partial < 1) || dims < 2 || dims % 2 != 0)
+    throw Error(origin + ": partial_rotary_factor " + std::to_string(partial) + " gives " + std::to_string(dims) +
+                " rotary dims of a " + std::to_string(c.head_dim) +
+                "-dim head; expected a factor in (0, 1) giving an even count");
+  c.rotary_dim = dims;
 }
 
 // transformers 5 reads Gemma's activation from hidden_act only (its default gelu_pytorch_tanh);
@@ -147,7 +168,8 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     c.architecture = info.arch;
     c.architecture_name = info.class_name;
     read_dimensions(j, c, origin);
-    c.rope = parse_rope(j, origin);
+    c.rope = parse_rope(j, c.architecture, origin);
+    if (c.head_dim > 0 && c.head_dim <= 1024) read_rotary_dim(j, c, origin);
     c.activation = parse_activation(j, c.architecture, origin);
     c.tie_word_embeddings = bool_or(j, "tie_word_embeddings", ties_by_default(c.architecture), origin);
     read_family_options(j, c, origin);

@@ -1,10 +1,10 @@
 // ModelConfig: the architecture of a decoder-only transformer, read from a Hugging Face
 // `config.json` (transformers 4.x and 5.x spellings) and written back for export.
 // Covers LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
-// GemmaForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM (text), Olmo2ForCausalLM and
-// SmolLM3ForCausalLM as HF transformers defines them; any option that would change the maths and that we do not
-// implement is refused by name rather than approximated.
-// Must not include data/ or trainer/. No torch here: the config is plain data.
+// GemmaForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM (text), Olmo2ForCausalLM,
+// SmolLM3ForCausalLM and Phi3ForCausalLM as HF transformers defines them; any option that would change the maths and
+// that we do not implement is refused by name rather than approximated. Must not include data/ or trainer/. No torch
+// here: the config is plain data.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,7 @@
 
 namespace symtune {
 
-enum class Architecture { kLlama, kMistral, kQwen2, kQwen3, kGemma, kGemma2, kGemma3, kOlmo2, kSmolLM3 };
+enum class Architecture { kLlama, kMistral, kQwen2, kQwen3, kGemma, kGemma2, kGemma3, kOlmo2, kSmolLM3, kPhi3 };
 
 // Where a block's RMSNorms sit: before attention and before the MLP (Llama and most families),
 // on the attention and MLP outputs before each residual add (OLMo 2), or both (Gemma 2).
@@ -28,13 +28,18 @@ enum class QkNorm { kNone, kPerHead, kFullWidth };
 enum class Activation { kSilu, kGeluTanh };
 
 struct RopeConfig {
-  std::string type = "default";  // "default", "linear" (frequencies / factor) or "llama3"
+  std::string type = "default";  // "default", "linear" (frequencies / factor), "llama3" or "longrope"
   double theta = 10000.0;
   // llama3 frequency scaling (Llama 3.1): only read when type == "llama3".
   double factor = 1.0;
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
-  int64_t original_max_position_embeddings = 8192;
+  int64_t original_max_position_embeddings = 8192;  // llama3 and longrope
+  // longrope (Phi-3, Phi-4-mini): each frequency divided by its short factor, or by its long
+  // factor in a forward whose last position reaches past original_max_position_embeddings; cos
+  // and sin scaled by attention_factor.
+  std::vector<double> short_factor, long_factor;
+  double attention_factor = 1.0;
 };
 
 struct ModelConfig {
@@ -50,6 +55,12 @@ struct ModelConfig {
   int64_t max_position_embeddings = 0;
   double rms_norm_eps = 1e-6;
   RopeConfig rope;
+  // The leading dims of each head that rotate (Phi's partial_rotary_factor); 0 = all of them.
+  int64_t rotary_dim = 0;
+  int64_t rotary_dims() const { return rotary_dim > 0 ? rotary_dim : head_dim; }
+  // Phi-3: q, k and v as one qkv_proj, gate and up as one gate_up_proj, in the checkpoint and in
+  // the optimizer (one factored matrix each, as transformers trains them).
+  bool fused_projections = false;
   Activation activation = Activation::kSilu;
   bool tie_word_embeddings = false;
   bool qkv_bias = false;  // Qwen2 always; Llama when attention_bias is true

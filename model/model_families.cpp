@@ -1,5 +1,7 @@
 #include "model/model_families.h"
 
+#include <cmath>
+
 #include "common/error.h"
 #include "model/config_json.h"
 
@@ -8,21 +10,6 @@ using json = nlohmann::json;
 using namespace config_json;
 
 namespace {
-
-// Qwen2 and Qwen3 ship with sliding windows switched off (use_sliding_window false, every
-// layer_types entry "full_attention"); per-layer windows are not implemented, so a config that
-// switches them on is refused by key.
-void refuse_sliding_layers(const json& j, const std::string& origin) {
-  if (bool_or(j, "use_sliding_window", false, origin))
-    throw Error(origin + ": use_sliding_window=true (per-layer sliding windows) is not supported; set it to false");
-  if (!present(j, "layer_types")) return;
-  const json& types = j.at("layer_types");
-  if (!types.is_array()) throw Error(origin + ": 'layer_types' must be a list of strings, found " + types.dump());
-  for (size_t i = 0; i < types.size(); ++i)
-    if (types[i] != "full_attention")
-      throw Error(origin + ": layer_types[" + std::to_string(i) + "] is " + types[i].dump() +
-                  "; only \"full_attention\" layers are supported for this family");
-}
 
 // 1 for every layer except each n-th (counting from 1), which gets 0: the per-layer defaults
 // both SmolLM3Config (no_rope_layer_interval) and Gemma 2/3 (sliding_window_pattern) derive.
@@ -81,6 +68,48 @@ std::vector<int64_t> read_sliding_layers(const json& j, int64_t num_layers, int6
     layers.push_back(types[i] == "sliding_attention" ? 1 : 0);
   }
   return layers;
+}
+
+// Qwen2, Qwen3 and SmolLM3: sliding windows only with use_sliding_window (shipped off), on the
+// layers layer_types names, or as the config class derives them when it is absent: Qwen's layers
+// from max_window_layers on (default 28), SmolLM3's layers without rotary embedding.
+void read_optional_windows(const json& j, ModelConfig& c, const std::string& origin) {
+  const bool smollm3 = c.architecture == Architecture::kSmolLM3;
+  if (!bool_or(j, "use_sliding_window", false, origin)) return;
+  c.sliding_window = j.contains("sliding_window") ? optional_int(j, "sliding_window", origin)
+                     : smollm3                    ? std::nullopt
+                                                  : std::optional<int64_t>(4096);
+  if (!c.sliding_window || c.num_layers < 1 || c.num_layers > 1024) return;  // validate() names the layer count
+  if (present(j, "layer_types")) {
+    c.sliding_layers = read_sliding_layers(j, c.num_layers, 1, origin);
+    return;
+  }
+  const int64_t first = int_or(j, "max_window_layers", 28, origin);
+  for (int64_t i = 0; i < c.num_layers; ++i)
+    c.sliding_layers.push_back(smollm3 ? (c.layer_uses_rope(i) ? 0 : 1) : (i >= first ? 1 : 0));
+}
+
+// Phi-3's longrope: the pretraining length from the top-level original_max_position_embeddings
+// (transformers gives it priority; default 4096), the factor lists one per rotary frequency, and
+// the attention factor sqrt(1 + ln(factor) / ln(original)) when the config gives none, with
+// factor = max_position_embeddings / original unless set.
+void complete_longrope(const json& j, ModelConfig& c, const std::string& origin) {
+  RopeConfig& r = c.rope;
+  r.original_max_position_embeddings = int_or(j, "original_max_position_embeddings", 4096, origin);
+  if (r.original_max_position_embeddings < 2)
+    throw Error(origin + ": 'original_max_position_embeddings' must be at least 2, found " +
+                std::to_string(r.original_max_position_embeddings));
+  const size_t frequencies = static_cast<size_t>(c.rotary_dims() / 2);
+  for (auto [key, list] : {std::pair{"short_factor", &r.short_factor}, std::pair{"long_factor", &r.long_factor}})
+    if (list->size() != frequencies)
+      throw Error(origin + ": longrope '" + key + "' has " + std::to_string(list->size()) + " entries; the " +
+                  std::to_string(c.rotary_dims()) + " rotary dims need " + std::to_string(frequencies));
+  const double factor = r.factor > 0 ? r.factor
+                                     : static_cast<double>(c.max_position_embeddings) /
+                                           static_cast<double>(r.original_max_position_embeddings);
+  if (r.attention_factor <= 0)
+    r.attention_factor =
+        factor <= 1 ? 1.0 : std::sqrt(1 + std::log(factor) / std::log(double(r.original_max_position_embeddings)));
 }
 
 // Gemma 3's two rotary embeddings: full layers rope_theta (default 1e6) with rope_scaling,
@@ -147,12 +176,12 @@ void read_family_options(const json& j, ModelConfig& c, const std::string& origi
       break;
     case Architecture::kQwen2:
       c.qkv_bias = true;
-      refuse_sliding_layers(j, origin);
+      read_optional_windows(j, c, origin);
       break;
     case Architecture::kQwen3:
       c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
       c.qk_norm = QkNorm::kPerHead;
-      refuse_sliding_layers(j, origin);
+      read_optional_windows(j, c, origin);
       break;
     case Architecture::kGemma2:
     case Architecture::kGemma3:
@@ -167,8 +196,17 @@ void read_family_options(const json& j, ModelConfig& c, const std::string& origi
     case Architecture::kSmolLM3:
       c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
       c.mlp_bias = bool_or(j, "mlp_bias", false, origin);
-      refuse_sliding_layers(j, origin);
       c.rope_layers = read_rope_layers(j, c.num_layers, origin);
+      read_optional_windows(j, c, origin);
+      break;
+    case Architecture::kPhi3:
+      c.fused_projections = true;
+      c.sliding_window = optional_int(j, "sliding_window", origin);
+      for (const char* key : {"resid_pdrop", "embd_pdrop"})
+        if (number_or(j, key, 0.0, origin) != 0.0)
+          throw Error(origin + ": " + key + " " + j.at(key).dump() +
+                      " is not supported (symtune trains without dropout); set it to 0.0");
+      if (c.rope.type == "longrope") complete_longrope(j, c, origin);
       break;
     case Architecture::kGemma:
       c.qkv_bias = c.o_bias = bool_or(j, "attention_bias", false, origin);
@@ -182,6 +220,8 @@ void read_family_options(const json& j, ModelConfig& c, const std::string& origi
     if (c.architecture != Architecture::kGemma2 && c.architecture != Architecture::kGemma3 && present(j, key))
       throw Error(origin + ": '" + key + "' is set, which " + c.architecture_name +
                   " does not use; this config is for another architecture");
+  if (c.rope.type == "longrope" && c.architecture != Architecture::kPhi3)
+    throw Error(origin + ": rope type 'longrope' is read for Phi3ForCausalLM only, not " + c.architecture_name);
   const json rope_params = present(j, "rope_parameters") ? j.at("rope_parameters") : json();
   if (c.architecture != Architecture::kGemma3 && rope_params.is_object() &&
       (rope_params.contains("full_attention") || rope_params.contains("sliding_attention")))

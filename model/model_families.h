@@ -1,6 +1,7 @@
 // What differs between the model families in config.json: each family's options read into a
 // ModelConfig (biases, norms, q/k norms, rotary layers, windows, soft-capping, Gemma 3's two rotary
-// embeddings), and the options none of them implements refused by key.
+// embeddings, Phi-3's fused projections and longrope, per-layer windows), and the options none of
+// them implements refused by key.
 // No torch here.
 #pragma once
 

@@ -25,8 +25,8 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
 struct LayerRopes {
   RopeTables rope, sliding;
   LayerRopes(const at::Tensor& inv_freq, const at::Tensor& sliding_inv_freq, const at::Tensor& positions_BT,
-             at::ScalarType dtype)
-      : rope(rope_tables(inv_freq, positions_BT, dtype)) {
+             at::ScalarType dtype, double attention_factor)
+      : rope(rope_tables(inv_freq, positions_BT, dtype, attention_factor)) {
     if (sliding_inv_freq.defined()) sliding = rope_tables(sliding_inv_freq, positions_BT, dtype);
   }
   const RopeTables& of(const ModelConfig& c, int64_t layer) const {
@@ -47,8 +47,17 @@ Transformer::Transformer(ModelConfig config, TransformerWeights weights)
 
 void Transformer::compute_rope_frequencies(c10::Device device) {
   inv_freq_ = rope_inverse_frequencies(config_, device);
+  long_inv_freq_ = rope_long_inverse_frequencies(config_, device);
   sliding_inv_freq_ =
       config_.sliding_rope ? rope_inverse_frequencies(*config_.sliding_rope, config_.head_dim, device) : at::Tensor();
+}
+
+// longrope, as transformers chooses: the long factors for a forward whose largest position + 1
+// exceeds original_max_position_embeddings (read back from the device once per forward).
+const at::Tensor& Transformer::rope_frequencies_for(const at::Tensor& positions_BT) const {
+  if (!long_inv_freq_.defined()) return inv_freq_;
+  const int64_t longest = positions_BT.max().item<int64_t>() + 1;
+  return longest > config_.rope.original_max_position_embeddings ? long_inv_freq_ : inv_freq_;
 }
 
 void Transformer::set_kernels(KernelOptions kernels) {
@@ -185,6 +194,20 @@ static at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Ten
                                           /*enable_gqa=*/c.num_kv_heads != c.num_heads);
 }
 
+// The query, key and value projections [B, T, heads x D]: three matmuls, or Phi-3's one over
+// the fused qkv_proj, split as transformers splits it (rows q, then k, then v).
+struct QkvProjections {
+  at::Tensor q, k, v;
+};
+static QkvProjections project_qkv(const ModelConfig& c, const BlockWeights& w, const at::Tensor& h) {
+  if (!w.qkv_proj_fused.defined())
+    return {linear(h, w.q_proj_HDxC, w.q_bias_HD), linear(h, w.k_proj_KDxC, w.k_bias_KD),
+            linear(h, w.v_proj_KDxC, w.v_bias_KD)};
+  const int64_t HD = c.num_heads * c.head_dim, KD = c.num_kv_heads * c.head_dim;
+  const at::Tensor qkv = at::linear(h, w.qkv_proj_fused);
+  return {qkv.narrow(-1, 0, HD), qkv.narrow(-1, HD, KD), qkv.narrow(-1, HD + KD, KD)};
+}
+
 static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC, const BlockContext& ctx,
                                   const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm) {
   const ModelConfig& c = *ctx.config;
@@ -194,10 +217,10 @@ static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC
     return weight.defined() ? norm(x, weight) : x;
   };
   const at::Tensor h = maybe_norm(x_BTC, w.pre_attention_norm_C);
+  const QkvProjections qkv = project_qkv(c, w, h);
   // A projection split into heads [B, T, heads, D], with the family's q/k norm: over the whole
   // projection (OLMo 2) before the split, or over each head (Qwen3) after it.
-  auto heads = [&](const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& norm_weight, int64_t n) {
-    at::Tensor p = linear(h, weight, bias);
+  auto heads = [&](at::Tensor p, const at::Tensor& norm_weight, int64_t n) {
     if (c.qk_norm == QkNorm::kFullWidth) p = maybe_norm(p, norm_weight);
     p = p.view({B, T, n, D});
     return c.qk_norm == QkNorm::kPerHead ? maybe_norm(p, norm_weight) : p;
@@ -211,20 +234,22 @@ static at::Tensor attention_block(const BlockWeights& w, const at::Tensor& x_BTC
     const RopeTables rope{ctx.rope.cos_B1TD.transpose(1, 2), ctx.rope.sin_B1TD.transpose(1, 2)};
     auto rotate = [&](const at::Tensor& x_BTHD) {
       if (!ctx.rotary) return x_BTHD;
-      return ctx.fused_elementwise ? fused_rope(x_BTHD, ctx.rope.cos_B1TD.squeeze(1), ctx.rope.sin_B1TD.squeeze(1))
-                                   : apply_rope(x_BTHD, rope);
+      const bool whole_head = ctx.rope.cos_B1TD.size(-1) == D;  // the fused kernel rotates whole heads
+      return ctx.fused_elementwise && whole_head
+                 ? fused_rope(x_BTHD, ctx.rope.cos_B1TD.squeeze(1), ctx.rope.sin_B1TD.squeeze(1))
+                 : apply_rope(x_BTHD, rope);
     };
-    at::Tensor q = rotate(heads(w.q_proj_HDxC, w.q_bias_HD, w.q_norm, c.num_heads));
-    at::Tensor k = rotate(heads(w.k_proj_KDxC, w.k_bias_KD, w.k_norm, c.num_kv_heads));
-    at::Tensor v = linear(h, w.v_proj_KDxC, w.v_bias_KD);
+    at::Tensor q = rotate(heads(qkv.q, w.q_norm, c.num_heads));
+    at::Tensor k = rotate(heads(qkv.k, w.k_norm, c.num_kv_heads));
+    const at::Tensor& v = qkv.v;
     at::Tensor attn = varlen_causal_attention(q.reshape({B * T, c.num_heads, D}), k.reshape({B * T, c.num_kv_heads, D}),
                                               v.reshape({B * T, c.num_kv_heads, D}), *ctx.varlen, scale);
     return output(attn.view({B, T, c.num_heads * D}));
   }
   auto rotate = [&](const at::Tensor& x_BHTD) { return ctx.rotary ? apply_rope(x_BHTD, ctx.rope) : x_BHTD; };
-  at::Tensor q = rotate(heads(w.q_proj_HDxC, w.q_bias_HD, w.q_norm, c.num_heads).transpose(1, 2));
-  at::Tensor k = rotate(heads(w.k_proj_KDxC, w.k_bias_KD, w.k_norm, c.num_kv_heads).transpose(1, 2));
-  at::Tensor v = linear(h, w.v_proj_KDxC, w.v_bias_KD).view({B, T, c.num_kv_heads, D}).transpose(1, 2);
+  at::Tensor q = rotate(heads(qkv.q, w.q_norm, c.num_heads).transpose(1, 2));
+  at::Tensor k = rotate(heads(qkv.k, w.k_norm, c.num_kv_heads).transpose(1, 2));
+  at::Tensor v = qkv.v.view({B, T, c.num_kv_heads, D}).transpose(1, 2);
   if (ctx.cache_k_BKSD != nullptr) {
     ctx.cache_k_BKSD->narrow(2, ctx.past, T).copy_(k);
     ctx.cache_v_BKSD->narrow(2, ctx.past, T).copy_(v);
@@ -238,13 +263,21 @@ static at::Tensor mlp_block(const ModelConfig& c, const BlockWeights& w, const a
                             const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& norm,
                             bool fused_elementwise) {
   const at::Tensor h = w.pre_mlp_norm_C.defined() ? norm(x_BTC, w.pre_mlp_norm_C) : x_BTC;
-  at::Tensor gate = linear(h, w.gate_proj_FxC, w.gate_bias_F);
+  at::Tensor gate, up;
+  if (w.gate_up_proj_fused.defined()) {  // Phi-3: one matmul, rows gate then up
+    const at::Tensor gate_up = at::linear(h, w.gate_up_proj_fused);
+    gate = gate_up.narrow(-1, 0, c.intermediate_size);
+    up = gate_up.narrow(-1, c.intermediate_size, c.intermediate_size);
+  } else {
+    gate = linear(h, w.gate_proj_FxC, w.gate_bias_F);
+    up = linear(h, w.up_proj_FxC, w.up_bias_F);
+  }
   at::Tensor gated;
   if (fused_elementwise && c.activation == Activation::kSilu) {
-    gated = fused_swiglu(gate, linear(h, w.up_proj_FxC, w.up_bias_F));
+    gated = fused_swiglu(gate.contiguous(), up.contiguous());
   } else {
     gate = c.activation == Activation::kSilu ? at::silu(gate) : at::gelu(gate, "tanh");
-    gated = gate * linear(h, w.up_proj_FxC, w.up_bias_F);
+    gated = gate * up;
   }
   at::Tensor out = linear(gated, w.down_proj_CxF, w.down_bias_C);
   if (w.post_mlp_norm_C.defined()) out = norm(out, w.post_mlp_norm_C);  // OLMo 2
@@ -262,7 +295,8 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
   } else {
     positions_BT = at::arange(T, at::TensorOptions().dtype(at::kLong).device(device())).unsqueeze(0).expand({B, T});
   }
-  const LayerRopes ropes(inv_freq_, sliding_inv_freq_, positions_BT, dtype());
+  const LayerRopes ropes(rope_frequencies_for(positions_BT), sliding_inv_freq_, positions_BT, dtype(),
+                         config_.rope.attention_factor);
   std::optional<VarlenSegments> varlen;
   std::optional<LayerLayouts> layouts;
   if (use_varlen_attention(packing, T)) {
@@ -346,7 +380,8 @@ at::Tensor Transformer::hidden_states_cached(const at::Tensor& tokens_BT, KVCach
     positions_BT = at::arange(cache.length, cache.length + T, opts).unsqueeze(0).expand({B, T});
     layouts.emplace(config_, T, cache.length, std::nullopt, device());
   }
-  const LayerRopes ropes(inv_freq_, sliding_inv_freq_, positions_BT, dtype());
+  const LayerRopes ropes(rope_frequencies_for(positions_BT), sliding_inv_freq_, positions_BT, dtype(),
+                         config_.rope.attention_factor);
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {

@@ -116,10 +116,12 @@ class Transformer {
 
   ModelConfig config_;
   TransformerWeights weights_;
-  at::Tensor inv_freq_;          // fp32 [D/2]
+  at::Tensor inv_freq_;          // fp32 [rotary dims / 2]
+  at::Tensor long_inv_freq_;     // longrope's long factors; undefined for other rope types
   at::Tensor sliding_inv_freq_;  // Gemma 3's sliding layers; undefined when they share inv_freq_
   // The rotary frequencies of `device` for every layer kind.
   void compute_rope_frequencies(c10::Device device);
+  const at::Tensor& rope_frequencies_for(const at::Tensor& positions_BT) const;
   bool activation_checkpointing_ = false;
   KernelOptions kernels_;
   bool fused_rms_norm_ = false;  // kernels_.rms_norm resolved for this device and architecture

@@ -17,9 +17,13 @@ void add_block_slots(const ModelConfig& c, int64_t i, BlockWeights& b, std::vect
   using R = WeightRole;
   const bool pre = c.block_norms != BlockNorms::kPost, post = c.block_norms != BlockNorms::kPre;
   if (pre) add("input_layernorm.weight", {C}, R::kNorm, b.pre_attention_norm_C);
-  add("self_attn.q_proj.weight", {HD, C}, R::kMatrix, b.q_proj_HDxC);
-  add("self_attn.k_proj.weight", {KD, C}, R::kMatrix, b.k_proj_KDxC);
-  add("self_attn.v_proj.weight", {KD, C}, R::kMatrix, b.v_proj_KDxC);
+  if (c.fused_projections) {
+    add("self_attn.qkv_proj.weight", {HD + 2 * KD, C}, R::kMatrix, b.qkv_proj_fused);
+  } else {
+    add("self_attn.q_proj.weight", {HD, C}, R::kMatrix, b.q_proj_HDxC);
+    add("self_attn.k_proj.weight", {KD, C}, R::kMatrix, b.k_proj_KDxC);
+    add("self_attn.v_proj.weight", {KD, C}, R::kMatrix, b.v_proj_KDxC);
+  }
   add("self_attn.o_proj.weight", {C, HD}, R::kMatrix, b.o_proj_CxHD);
   if (c.qkv_bias) {
     add("self_attn.q_proj.bias", {HD}, R::kBias, b.q_bias_HD);
@@ -36,8 +40,12 @@ void add_block_slots(const ModelConfig& c, int64_t i, BlockWeights& b, std::vect
   // and Gemma 2 (whose pre-MLP norm is pre_feedforward_layernorm).
   add("post_attention_layernorm.weight", {C}, R::kNorm, post ? b.post_attention_norm_C : b.pre_mlp_norm_C);
   if (pre && post) add("pre_feedforward_layernorm.weight", {C}, R::kNorm, b.pre_mlp_norm_C);
-  add("mlp.gate_proj.weight", {F, C}, R::kMatrix, b.gate_proj_FxC);
-  add("mlp.up_proj.weight", {F, C}, R::kMatrix, b.up_proj_FxC);
+  if (c.fused_projections) {
+    add("mlp.gate_up_proj.weight", {2 * F, C}, R::kMatrix, b.gate_up_proj_fused);
+  } else {
+    add("mlp.gate_proj.weight", {F, C}, R::kMatrix, b.gate_proj_FxC);
+    add("mlp.up_proj.weight", {F, C}, R::kMatrix, b.up_proj_FxC);
+  }
   add("mlp.down_proj.weight", {C, F}, R::kMatrix, b.down_proj_CxF);
   if (c.mlp_bias) {
     add("mlp.gate_proj.bias", {F}, R::kBias, b.gate_bias_F);

@@ -30,6 +30,9 @@ struct BlockWeights {
   at::Tensor post_mlp_norm_C;        // post_feedforward_layernorm (BlockNorms::kPost)
   at::Tensor gate_proj_FxC, up_proj_FxC, down_proj_CxF;
   at::Tensor gate_bias_F, up_bias_F, down_bias_C;  // undefined unless mlp_bias
+  // Phi-3 (ModelConfig::fused_projections), instead of q/k/v_proj and gate/up_proj: rows q, k, v
+  // and rows gate, up.
+  at::Tensor qkv_proj_fused, gate_up_proj_fused;
 };
 
 struct TransformerWeights {

@@ -73,7 +73,27 @@ CASES = {
     "smollm3": ("SmolLM3Config", "SmolLM3ForCausalLM", dict(no_rope_layer_interval=2), dict()),
     "smollm3_untied_bias": ("SmolLM3Config", "SmolLM3ForCausalLM", dict(no_rope_layers=[0, 1], tie_word_embeddings=False,
                                                                         attention_bias=True, mlp_bias=True), dict()),
+    # Per-layer windows switched on: Qwen's layers from max_window_layers on, SmolLM3's no-rope layers.
+    "qwen3_sliding": ("Qwen3Config", "Qwen3ForCausalLM", dict(head_dim=16, use_sliding_window=True, sliding_window=5,
+                                                             max_window_layers=1), dict()),
+    "smollm3_sliding": ("SmolLM3Config", "SmolLM3ForCausalLM", dict(no_rope_layer_interval=2, use_sliding_window=True,
+                                                                    sliding_window=4), dict()),
+    # Fused qkv_proj and gate_up_proj; a window on every layer.
+    "phi3_sliding": ("Phi3Config", "Phi3ForCausalLM", dict(sliding_window=5), dict()),
+    # Phi-4-mini's shape of rope: 12 of 16 dims rotate, longrope whose long factors take over past
+    # 8 positions (the plain rows of 12; packed examples stay short) and cos/sin scaled by
+    # sqrt(1 + ln 8 / ln 8); one key/value head; a tied head.
+    "phi3_longrope_partial_mqa_tied": ("Phi3Config", "Phi3ForCausalLM", dict(
+        num_key_value_heads=1, tie_word_embeddings=True, original_max_position_embeddings=8,
+        rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.75,
+                         "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5],
+                         "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]}), dict()),
 }
+
+# longrope picks its factors by the longest position of each forward, so a continuation decoded
+# with a cache (short factors for the prompt's keys, long ones past 8 positions) differs from full
+# forwards over the growing text: for it the reference is transformers' own cached decoding.
+GREEDY_WITH_CACHE = {"phi3_longrope_partial_mqa_tied"}
 
 BASE = dict(vocab_size=96, hidden_size=64, intermediate_size=112, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, bos_token_id=1, eos_token_id=2,
@@ -122,6 +142,18 @@ def greedy_ids(model, prompt, steps=32):
     return ids[0, prompt.shape[1]:].tolist()
 
 
+def greedy_ids_cached(model, prompt, steps=32):
+    """Greedy continuation as transformers decodes it with its key/value cache."""
+    ids = []
+    with torch.no_grad():
+        out = model(prompt, use_cache=True)
+        for _ in range(steps):
+            next_id = out.logits[0, -1].argmax()
+            ids.append(int(next_id))
+            out = model(next_id.view(1, 1), cache=out.past_key_values, use_cache=True)
+    return ids
+
+
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for name, (config_cls, model_cls, extra, save_kwargs) in CASES.items():
@@ -139,7 +171,7 @@ def main(out_dir):
         plain, packed = reference_logits(model, tokens, "cpu", torch.float32)
         save_file({"plain_logits": plain, "packed_logits": packed}, os.path.join(case_dir, "reference.safetensors"))
         save_file(reference_gradients(model, tokens), os.path.join(case_dir, "reference_grads.safetensors"))
-        greedy = greedy_ids(model, tokens[:1, :5])
+        greedy = (greedy_ids_cached if name in GREEDY_WITH_CACHE else greedy_ids)(model, tokens[:1, :5])
         if torch.cuda.is_available():
             plain16, packed16 = reference_logits(model, tokens, "cuda", torch.bfloat16)
             save_file({"plain_logits": plain16, "packed_logits": packed16},

@@ -185,8 +185,9 @@ TEST(Checkpoint, GemmaActivationIsReadAsTransformers5ReadsIt) {
 }
 
 // Qwen3: per-head q/k norms, head_dim apart from hidden_size / heads, attention_bias on all four
-// projections; sliding layers (not implemented) refused by the key that asks for them.
-TEST(Checkpoint, Qwen3ConfigReadsItsNormsHeadWidthAndBiasAndRefusesSlidingLayers) {
+// projections; sliding windows only with use_sliding_window, on the layers from max_window_layers
+// on, or on those layer_types names.
+TEST(Checkpoint, Qwen3ConfigReadsItsNormsHeadWidthBiasAndWindows) {
   const std::string base = R"({"architectures":["Qwen3ForCausalLM"],"model_type":"qwen3","vocab_size":8,
     "hidden_size":8,"intermediate_size":8,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
     "head_dim":6)";
@@ -200,17 +201,19 @@ TEST(Checkpoint, Qwen3ConfigReadsItsNormsHeadWidthAndBiasAndRefusesSlidingLayers
   // Embeddings and head 2 x 8 x 8, per layer q 24x8, k and v 12x8 each, o 8x24, two norms of 8,
   // q/k norms of 6, MLP 3 x 8 x 8; final norm 8.
   EXPECT_EQ(c.num_parameters(), 2 * 64 + 2 * (192 + 96 + 96 + 192 + 16 + 12 + 192) + 8);
-  for (const auto& [keys, expected] : std::vector<std::pair<std::string, std::string>>{
-           {R"(,"use_sliding_window":true})", "use_sliding_window=true (per-layer sliding windows) is not supported"},
-           {R"(,"layer_types":["full_attention","sliding_attention"]})",
-            "layer_types[1] is \"sliding_attention\"; only \"full_attention\" layers are supported"}}) {
-    try {
-      parse_model_config(base + keys, "q3");
-      ADD_FAILURE() << "accepted " << keys;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
-    }
-  }
+  // Windows switched off (as shipped): none, whatever sliding_window and layer_types say.
+  const ModelConfig off =
+      parse_model_config(base + R"(,"sliding_window":5,"layer_types":["full_attention","sliding_attention"]})", "q3");
+  EXPECT_FALSE(off.window_of_layer(0) || off.window_of_layer(1));
+  const ModelConfig derived =
+      parse_model_config(base + R"(,"use_sliding_window":true,"sliding_window":5,"max_window_layers":1})", "q3");
+  EXPECT_FALSE(derived.window_of_layer(0));
+  EXPECT_EQ(derived.window_of_layer(1), 5);
+  const ModelConfig listed = parse_model_config(
+      base + R"(,"use_sliding_window":true,"sliding_window":3,"layer_types":["sliding_attention","full_attention"]})",
+      "q3");
+  EXPECT_EQ(listed.window_of_layer(0), 3);
+  EXPECT_FALSE(listed.window_of_layer(1));
 }
 
 // One field each family cannot honour, refused with the key that asks for it.
@@ -229,7 +232,18 @@ TEST(Checkpoint, EveryFamilyRefusesWhatItCannotHonourByKey) {
   const std::vector<std::tuple<std::string, std::string, std::string, std::string>> cases{
       {"LlamaForCausalLM", "llama", R"("rope_scaling":{"rope_type":"yarn","factor":4.0})", "rope type 'yarn'"},
       {"MistralForCausalLM", "mistral", R"("attention_dropout":0.1)", "attention_dropout 0.1 is not supported"},
-      {"Qwen2ForCausalLM", "qwen2", R"("use_sliding_window":true)", "use_sliding_window=true"},
+      {"Qwen2ForCausalLM", "qwen2", R"("use_sliding_window":true,"layer_types":["full_attention","chunked_attention"])",
+       "layer_types[1] is \"chunked_attention\""},
+      {"Qwen3ForCausalLM", "qwen3", R"("use_sliding_window":true,"sliding_window":0)",
+       "'sliding_window' must be positive"},
+      {"Phi3ForCausalLM", "phi3", R"("rope_scaling":{"type":"longrope","short_factor":[1.0],"long_factor":[1.0]})",
+       "longrope 'short_factor' has 1 entries; the 4 rotary dims need 2"},
+      {"Phi3ForCausalLM", "phi3", R"("partial_rotary_factor":0.3)",
+       "partial_rotary_factor 0.300000 gives 1 rotary dims"},
+      {"Phi3ForCausalLM", "phi3", R"("resid_pdrop":0.1)", "resid_pdrop 0.1 is not supported"},
+      {"MistralForCausalLM", "mistral",
+       R"("rope_scaling":{"type":"longrope","short_factor":[1.0],"long_factor":[1.0]})",
+       "'longrope' is read for Phi3ForCausalLM only"},
       {"GemmaForCausalLM", "gemma", R"("use_bidirectional_attention":true)", "use_bidirectional_attention=true"},
       {"Gemma2ForCausalLM", "gemma2", R"("hidden_activation":"gelu")", "\"gelu\" is not supported"},
       {"Gemma3ForCausalLM", "gemma3_text", R"("rope_parameters":{"full_attention":{"rope_type":"yarn"}})",
@@ -268,6 +282,28 @@ TEST(Checkpoint, ConfigJsonOfBothTransformersGenerationsParsesTheSame) {
     EXPECT_EQ(c->rope.original_max_position_embeddings, 8192);
   }
   EXPECT_EQ(v4.head_dim, 4);
+  // Phi-3's longrope: 4.x writes rope_scaling {"type": "su"} beside a top-level
+  // partial_rotary_factor; 5.x rope_parameters holding both. The top-level original length wins.
+  const std::string phi_dims = R"("architectures":["Phi3ForCausalLM"],"vocab_size":8,"hidden_size":32,
+    "intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":131072,
+    "original_max_position_embeddings":4096,)";
+  const ModelConfig phi4 = parse_model_config("{" + phi_dims + R"("partial_rotary_factor":0.75,
+    "rope_scaling":{"type":"su","short_factor":[1,2,3,4,5,6],"long_factor":[2,3,4,5,6,7]}})",
+                                              "phi v4");
+  const ModelConfig phi5 = parse_model_config("{" + phi_dims + R"("rope_parameters":{"rope_type":"longrope",
+    "rope_theta":10000.0,"partial_rotary_factor":0.75,"original_max_position_embeddings":4096,
+    "short_factor":[1,2,3,4,5,6],"long_factor":[2,3,4,5,6,7]}})",
+                                              "phi v5");
+  for (const ModelConfig* c : {&phi4, &phi5}) {
+    EXPECT_EQ(c->rope.type, "longrope");
+    EXPECT_EQ(c->rotary_dims(), 12);  // int(16 x 0.75)
+    EXPECT_EQ(c->rope.short_factor, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+    EXPECT_EQ(c->rope.long_factor, (std::vector<double>{2, 3, 4, 5, 6, 7}));
+    EXPECT_EQ(c->rope.original_max_position_embeddings, 4096);
+    // sqrt(1 + ln(131072 / 4096) / ln(4096)) = sqrt(1 + 5/12)
+    EXPECT_NEAR(c->rope.attention_factor, std::sqrt(17.0 / 12.0), 1e-12);
+    EXPECT_TRUE(c->fused_projections);
+  }
 }
 
 TEST(Checkpoint, MissingTokenizerAndVocabMismatchAreClearErrors) {
