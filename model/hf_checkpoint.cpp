@@ -5,6 +5,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/error.h"
 #include "common/file_io.h"
@@ -88,6 +89,26 @@ WeightFiles open_weight_files(const fs::path& dir) {
   return out;
 }
 
+// A slot's name in the checkpoint: itself, or in a multimodal Gemma 3 the language model's
+// tensor as transformers 5 ("model.language_model.X", "lm_head.weight") or 4.x
+// ("language_model.model.X", "language_model.lm_head.weight") names it, whichever is there.
+std::string stored_tensor_name(const ModelConfig& config, const std::string& slot,
+                               const std::map<std::string, size_t>& present) {
+  if (!config.multimodal_text_tower) return slot;
+  const bool in_model = slot.rfind("model.", 0) == 0;
+  const std::string v5 = in_model ? "model.language_model." + slot.substr(6) : slot;
+  const std::string v4 = "language_model." + slot;
+  return present.count(v5) || !present.count(v4) ? v5 : v4;
+}
+
+// The multimodal checkpoint's tensors that the text tower does not read.
+bool is_vision_tensor(const std::string& name) {
+  for (const char* prefix :
+       {"vision_tower.", "model.vision_tower.", "multi_modal_projector.", "model.multi_modal_projector."})
+    if (name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 const std::vector<std::string>& tokenizer_file_names() {
@@ -104,13 +125,15 @@ std::unique_ptr<Transformer> load_pretrained(const fs::path& dir, const LoadOpti
 
   const std::vector<TensorSpec> specs = expected_tensors(config);
   std::vector<std::string> missing, unexpected;
-  std::map<std::string, const TensorSpec*> spec_of;
+  std::map<std::string, std::string> stored_name;  // slot name -> the checkpoint's name for it
   for (const auto& s : specs) {
-    spec_of[s.name] = &s;
-    if (!weights.file_of_tensor.count(s.name)) missing.push_back(s.name);
+    stored_name[s.name] = stored_tensor_name(config, s.name, weights.file_of_tensor);
+    if (!weights.file_of_tensor.count(stored_name[s.name])) missing.push_back(stored_name[s.name]);
   }
+  std::set<std::string> used;
+  for (const auto& [slot, stored] : stored_name) used.insert(stored);
   for (const auto& [name, slot] : weights.file_of_tensor)
-    if (!spec_of.count(name)) unexpected.push_back(name);
+    if (!used.count(name) && !(config.multimodal_text_tower && is_vision_tensor(name))) unexpected.push_back(name);
   if (!missing.empty())
     throw Error(dir.string() + ": " + std::to_string(missing.size()) + " tensor(s) that config.json (" +
                 config.architecture_name + ") requires are missing: " + name_list(missing));
@@ -121,12 +144,13 @@ std::unique_ptr<Transformer> load_pretrained(const fs::path& dir, const LoadOpti
   TransformerWeights w;
   for (const WeightSlot& slot : weight_slots(config, w)) {
     throw_if_stop_requested(dir.string() + ": loading");
-    const SafetensorsFile& file = weights.files[weights.file_of_tensor.at(slot.name)];
-    const SafetensorsEntry* entry = file.find(slot.name);
+    const std::string& name = stored_name.at(slot.name);
+    const SafetensorsFile& file = weights.files[weights.file_of_tensor.at(name)];
+    const SafetensorsEntry* entry = file.find(name);
     if (entry->shape != slot.shape)
-      throw Error(file.path().string() + ": tensor '" + slot.name + "' has shape " + shape_text(entry->shape) +
+      throw Error(file.path().string() + ": tensor '" + name + "' has shape " + shape_text(entry->shape) +
                   ", but config.json implies " + shape_text(slot.shape));
-    *slot.tensor = file.load(slot.name).to(options.device, options.dtype).requires_grad_(options.requires_grad);
+    *slot.tensor = file.load(name).to(options.device, options.dtype).requires_grad_(options.requires_grad);
   }
   return std::make_unique<Transformer>(config, std::move(w));
 }

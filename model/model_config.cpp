@@ -33,7 +33,7 @@ constexpr ArchitectureInfo kArchitectures[] = {
 std::string supported_list() {
   std::string out;
   for (const auto& a : kArchitectures) out += (out.empty() ? "" : ", ") + std::string(a.class_name);
-  return out;
+  return out + ", Gemma3ForConditionalGeneration (its text tower)";
 }
 
 // transformers 5 writes "rope_parameters" {rope_type, rope_theta, ...}; 4.x writes
@@ -153,6 +153,36 @@ void read_special_tokens(const json& j, ModelConfig& c, const std::string& origi
 
 }  // namespace
 
+namespace {
+
+bool is_gemma3_multimodal(const json& j) {
+  return present(j, "architectures") && j.at("architectures").is_array() && !j.at("architectures").empty() &&
+         j.at("architectures").at(0) == "Gemma3ForConditionalGeneration";
+}
+
+// The text tower of a multimodal Gemma 3 config as a Gemma3ForCausalLM config: text_config with
+// Gemma3TextConfig's defaults for the keys the released configs leave out (the 4B one names only
+// six), and the head tied as the top level says (default tied).
+json gemma3_text_tower_config(const json& j, const std::string& origin) {
+  if (!present(j, "text_config") || !j.at("text_config").is_object())
+    throw Error(origin + ": Gemma3ForConditionalGeneration needs 'text_config', an object");
+  json text = j.at("text_config");
+  const json defaults = {{"vocab_size", 262208},      {"hidden_size", 2304},
+                         {"intermediate_size", 9216}, {"num_hidden_layers", 26},
+                         {"num_attention_heads", 8},  {"num_key_value_heads", 4},
+                         {"head_dim", 256},           {"max_position_embeddings", 131072},
+                         {"rms_norm_eps", 1e-6},      {"pad_token_id", 0},
+                         {"eos_token_id", 1},         {"bos_token_id", 2}};
+  for (auto it = defaults.begin(); it != defaults.end(); ++it)
+    if (!text.contains(it.key())) text[it.key()] = it.value();
+  text["architectures"] = {"Gemma3ForCausalLM"};
+  text["model_type"] = "gemma3_text";
+  text["tie_word_embeddings"] = bool_or(j, "tie_word_embeddings", true, origin);
+  return text;
+}
+
+}  // namespace
+
 ModelConfig parse_model_config(const std::string& json_text, const std::string& origin) {
   json j;
   try {
@@ -161,6 +191,11 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     throw Error(origin + ": not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw Error(origin + ": expected a JSON object at the top level");
+  if (is_gemma3_multimodal(j)) {
+    ModelConfig text = parse_model_config(gemma3_text_tower_config(j, origin).dump(2), origin + " (text_config)");
+    text.multimodal_text_tower = true;
+    return text;
+  }
   ModelConfig c;
   c.source_json = json_text;
   try {

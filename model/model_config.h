@@ -102,6 +102,11 @@ struct ModelConfig {
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> pad_token_id;
+  // Read from a multimodal Gemma3ForConditionalGeneration: its text_config (as a
+  // Gemma3ForCausalLM config, which an export writes), whose weights carry a language-model
+  // prefix ("model.language_model." in 5.x, "language_model.model." in 4.x) beside a vision
+  // tower that is left unread.
+  bool multimodal_text_tower = false;
   // The config.json text this was read from, kept so an export writes back every key the
   // user's tools expect (we only rewrite the dtype). Empty for models we create.
   std::string source_json;

@@ -41,7 +41,7 @@ def main(binary, fixtures):
         for case in found:
             src = os.path.join(fixtures, case)
             original = load(src)
-            tokens = torch.randint(3, original.config.vocab_size, (2, 10), generator=gen)
+            tokens = torch.randint(3, original.config.get_text_config().vocab_size, (2, 10), generator=gen)
             with torch.no_grad():
                 want = original(tokens).logits
 

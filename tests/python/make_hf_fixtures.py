@@ -88,7 +88,16 @@ CASES = {
         rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.75,
                          "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5],
                          "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]}), dict()),
+    # The text tower of a multimodal Gemma 3 (the 4B and larger releases): its weights under
+    # model.language_model., a vision tower and projector beside them, left unread.
+    "gemma3_multimodal": ("Gemma3Config", "Gemma3ForConditionalGeneration", dict(
+        head_dim=16, query_pre_attn_scalar=24, sliding_window=5, layer_types=["sliding_attention", "full_attention"]),
+        dict()),
 }
+
+# Multimodal cases: their extra keys are the text_config's, with a vision tower this small.
+TINY_VISION = dict(hidden_size=16, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2, image_size=28,
+                   patch_size=14)
 
 # longrope picks its factors by the longest position of each forward, so a continuation decoded
 # with a cache (short factors for the prompt's keys, long ones past 8 positions) differs from full
@@ -127,7 +136,13 @@ def reference_gradients(model, tokens):
     """Every parameter's gradient of HF's mean next-token loss on the plain rows, by HF name."""
     model.zero_grad(set_to_none=True)
     model(tokens, labels=tokens).loss.backward()
-    grads = {name: p.grad.detach().clone().contiguous() for name, p in model.named_parameters()}
+    grads = {}
+    for name, p in model.named_parameters():
+        if name.startswith("model.language_model."):  # a multimodal text tower: by the causal LM's names
+            name = "model." + name[len("model.language_model."):]
+        elif name.startswith(("model.vision_tower.", "model.multi_modal_projector.")):
+            continue
+        grads[name] = p.grad.detach().clone().contiguous()
     model.zero_grad(set_to_none=True)
     return grads
 
@@ -158,7 +173,11 @@ def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for name, (config_cls, model_cls, extra, save_kwargs) in CASES.items():
         torch.manual_seed(1234)
-        config = getattr(transformers, config_cls)(**{**BASE, **extra})
+        if model_cls.endswith("ForConditionalGeneration"):
+            config = getattr(transformers, config_cls)(text_config={**BASE, **extra}, vision_config=TINY_VISION,
+                                                       mm_tokens_per_image=4)
+        else:
+            config = getattr(transformers, config_cls)(**{**BASE, **extra})
         config._attn_implementation = "eager"
         model = getattr(transformers, model_cls)(config).eval()
         with torch.no_grad():

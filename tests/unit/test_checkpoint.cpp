@@ -216,6 +216,46 @@ TEST(Checkpoint, Qwen3ConfigReadsItsNormsHeadWidthBiasAndWindows) {
   EXPECT_FALSE(listed.window_of_layer(1));
 }
 
+// A multimodal Gemma 3 checkpoint as transformers 5 lays it out: config.json with text_config
+// (the keys it leaves out take Gemma3TextConfig's defaults), the language model under
+// model.language_model., a vision tower beside it. The text tower loads with the causal LM's
+// logits, exports as Gemma3ForCausalLM, and a config without text_config is named.
+TEST(Checkpoint, MultimodalGemma3LoadsItsTextTower) {
+  test::ScratchDir dir;
+  const std::string text = R"({"vocab_size":40,"hidden_size":16,"intermediate_size":24,"num_hidden_layers":2,
+    "num_attention_heads":2,"num_key_value_heads":1,"head_dim":8,"sliding_window":4,"query_pre_attn_scalar":8})";
+  ModelConfig causal = parse_model_config(
+      R"({"architectures":["Gemma3ForCausalLM"],"model_type":"gemma3_text",)" + text.substr(1), "causal");
+  Transformer model(causal, Transformer::random_weights(causal, 5, at::kFloat));
+  std::vector<std::pair<std::string, at::Tensor>> tensors{{"model.vision_tower.patch.weight", at::ones({2, 2})}};
+  model.for_each_parameter([&](const std::string& name, at::Tensor& t) {
+    tensors.emplace_back("model.language_model." + name.substr(6), t.detach());
+  });
+  fs::create_directories(dir / "mm");
+  write_safetensors(dir / "mm" / "model.safetensors", tensors);
+  const std::string mm = R"({"architectures":["Gemma3ForConditionalGeneration"],"model_type":"gemma3",
+    "vision_config":{"hidden_size":4},"text_config":)" +
+                         text + "}";
+  write_text_file_atomically(dir / "mm" / "config.json", mm);
+  auto tower = load_pretrained(dir / "mm");
+  EXPECT_TRUE(tower->config().multimodal_text_tower);
+  EXPECT_EQ(tower->config().rope.theta, 1e6);        // Gemma 3's default, not in text_config
+  EXPECT_EQ(tower->config().bos_token_id, 2);        // Gemma3TextConfig's default
+  EXPECT_TRUE(tower->config().tie_word_embeddings);  // the top level's default
+  const at::Tensor tokens = at::randint(3, 40, {2, 9}, at::kLong);
+  at::NoGradGuard no_grad;
+  EXPECT_TRUE(at::equal(tower->forward(tokens), model.forward(tokens)));
+  save_pretrained(*tower, dir / "export");
+  EXPECT_EQ(load_model_config(dir / "export" / "config.json").architecture, Architecture::kGemma3);
+  EXPECT_TRUE(at::equal(load_pretrained(dir / "export")->forward(tokens), model.forward(tokens)));
+  try {
+    parse_model_config(R"({"architectures":["Gemma3ForConditionalGeneration"],"model_type":"gemma3"})", "mm");
+    ADD_FAILURE() << "accepted a multimodal config without text_config";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs 'text_config'"), std::string::npos) << e.what();
+  }
+}
+
 // One field each family cannot honour, refused with the key that asks for it.
 TEST(Checkpoint, EveryFamilyRefusesWhatItCannotHonourByKey) {
   const std::string dims = R"("vocab_size":8,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":2,

@@ -189,7 +189,8 @@ INSTANTIATE_TEST_SUITE_P(AllArchitectures, HfParity,
                                            "qwen3", "qwen3_tied_bias", "gemma", "gemma_untied", "gemma2",
                                            "gemma2_untied_nocap", "gemma3_text", "gemma3_text_capped_untied", "olmo2",
                                            "olmo2_mqa_tied_bias", "smollm3", "smollm3_untied_bias", "qwen3_sliding",
-                                           "smollm3_sliding", "phi3_sliding", "phi3_longrope_partial_mqa_tied"),
+                                           "smollm3_sliding", "phi3_sliding", "phi3_longrope_partial_mqa_tied",
+                                           "gemma3_multimodal"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
