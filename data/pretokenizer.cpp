@@ -16,6 +16,13 @@ bool is_letter(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_
 bool is_number(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
 bool is_space(char32_t c) { return u_isUWhiteSpace(static_cast<UChar32>(c)) != 0; }
 bool is_newline(char32_t c) { return c == U'\r' || c == U'\n'; }
+bool in_categories(char32_t c, uint32_t mask) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & mask) != 0; }
+// o200k's case classes: [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] and [\p{Ll}\p{Lm}\p{Lo}\p{M}] (Lm, Lo and
+// marks are in both).
+bool is_upper_class(char32_t c) {
+  return in_categories(c, U_GC_LU_MASK | U_GC_LT_MASK | U_GC_LM_MASK | U_GC_LO_MASK | U_GC_M_MASK);
+}
+bool is_lower_class(char32_t c) { return in_categories(c, U_GC_LL_MASK | U_GC_LM_MASK | U_GC_LO_MASK | U_GC_M_MASK); }
 // [^\s\p{L}\p{N}]
 bool is_other(char32_t c) { return !is_space(c) && !is_letter(c) && !is_number(c); }
 
@@ -25,6 +32,12 @@ const char* const kQwen2Regex =
 const char* const kLlama3Regex =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
     "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const char* const kO200kRegex =
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|"
+    "'d)?|"
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|"
+    "'d)?|"
+    "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 const char* const kGpt2Regex = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 // The text as code points, with the byte offset of each (and of the end).
@@ -65,6 +78,17 @@ size_t contraction_at(const std::vector<char32_t>& cps, size_t i, bool any_case)
 // \s+(?!\S)|\s+ on the white-space run [i, k): all of it when it ends the text or is one
 // character; otherwise all but the last, which then starts the next piece.
 size_t whitespace_end(size_t i, size_t k, size_t n) { return k < n && k - i > 1 ? k - 1 : k; }
+
+// The white-space alternatives \s*[\r\n]+|\s+(?!\S)|\s+ at i: up to the run's last line break,
+// else all of the run but a last character that starts the next piece.
+size_t whitespace_piece_end(const std::vector<char32_t>& cps, size_t i) {
+  const size_t n = cps.size();
+  size_t k = i;
+  while (k < n && is_space(cps[k])) ++k;
+  for (size_t m = k; m > i; --m)
+    if (is_newline(cps[m - 1])) return m;
+  return whitespace_end(i, k, n);
+}
 
 std::vector<std::string> split_gpt2(const std::string& text, const CodePoints& t) {
   const auto& cps = t.cps;
@@ -116,14 +140,58 @@ std::vector<std::string> split_cl100k_style(const std::string& text, const CodeP
       while (end < n && is_other(cps[end])) ++end;
       while (end < n && is_newline(cps[end])) ++end;
     } else {
-      size_t k = i;  // a white-space run: up to its last line break, else \s+(?!\S)|\s+
-      while (k < n && is_space(cps[k])) ++k;
-      size_t last_break = i;  // just past the run's last line break; i when it has none
-      for (size_t m = k; m > i && last_break == i; --m)
-        if (is_newline(cps[m - 1])) last_break = m;
-      end = last_break > i ? last_break : whitespace_end(i, k, n);
+      end = whitespace_piece_end(cps, i);
     }
     emit(i, end);
+    i = end;
+  }
+  return pieces;
+}
+
+// o200k's two letter alternatives at i, as a backtracking engine takes them: the optional
+// [^\r\n\p{L}\p{N}] prefix first taken, then not; alternative 1 an upper-class run (given back
+// one at a time) ending in a non-empty lower-class run, alternative 2 a non-empty upper-class
+// run and any lower-class run; each then an optional contraction. The match's end, or i.
+size_t o200k_letters_end(const std::vector<char32_t>& cps, size_t i) {
+  const size_t n = cps.size();
+  const bool prefix = !is_newline(cps[i]) && !is_letter(cps[i]) && !is_number(cps[i]);
+  auto run_end = [&](size_t j, bool (*in)(char32_t)) {
+    while (j < n && in(cps[j])) ++j;
+    return j;
+  };
+  auto with_contraction = [&](size_t e) { return e + (e < n ? contraction_at(cps, e, true) : 0); };
+  for (int alternative = 1; alternative <= 2; ++alternative)
+    for (size_t j = prefix ? i + 1 : i; j + 1 > i; --j) {  // prefix taken, then not
+      const size_t upper_end = run_end(j, is_upper_class);
+      if (alternative == 1) {
+        for (size_t u = upper_end + 1; u-- > j;)
+          if (u < n && is_lower_class(cps[u])) return with_contraction(run_end(u, is_lower_class));
+      } else if (upper_end > j) {
+        return with_contraction(run_end(upper_end, is_lower_class));
+      }
+      if (j == i) break;
+    }
+  return i;
+}
+
+// o200k (GPT-4o; Phi-4-mini): letters split by case, \p{N}{1,3}, punctuation runs that take
+// trailing line breaks and slashes, white space as cl100k.
+std::vector<std::string> split_o200k(const std::string& text, const CodePoints& t) {
+  const auto& cps = t.cps;
+  const size_t n = cps.size();
+  std::vector<std::string> pieces;
+  for (size_t i = 0; i < n;) {
+    size_t end = o200k_letters_end(cps, i);
+    if (end == i && is_number(cps[i])) {
+      while (end < n && end - i < 3 && is_number(cps[end])) ++end;
+    } else if (end == i && (is_other(cps[i]) || (cps[i] == U' ' && i + 1 < n && is_other(cps[i + 1])))) {
+      end = cps[i] == U' ' ? i + 1 : i;  // ' ?[^\s\p{L}\p{N}]+[\r\n/]*'
+      while (end < n && is_other(cps[end])) ++end;
+      while (end < n && (is_newline(cps[end]) || cps[end] == U'/')) ++end;
+    } else if (end == i) {
+      end = whitespace_piece_end(cps, i);
+    }
+    pieces.push_back(t.piece(text, i, end));
     i = end;
   }
   return pieces;
@@ -158,6 +226,7 @@ std::optional<PreTokenizerPattern> pattern_of_regex(const std::string& regex) {
   if (regex == kQwen2Regex) return PreTokenizerPattern::kQwen2;
   if (regex == kLlama3Regex) return PreTokenizerPattern::kLlama3;
   if (regex == kGpt2Regex) return PreTokenizerPattern::kGpt2;
+  if (regex == kO200kRegex) return PreTokenizerPattern::kO200k;
   return std::nullopt;
 }
 
@@ -168,6 +237,8 @@ std::vector<std::string> split_pretokens(const std::string& text, PreTokenizerPa
       return split_cl100k_style(text, t, 1);
     case PreTokenizerPattern::kLlama3:
       return split_cl100k_style(text, t, 3);
+    case PreTokenizerPattern::kO200k:
+      return split_o200k(text, t);
     default:
       return split_gpt2(text, t);
   }

@@ -6,6 +6,9 @@
 //   kQwen2   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*
 //            |\s*[\r\n]+|\s+(?!\S)|\s+   (Qwen2, Qwen3: one digit a piece)
 //   kLlama3  the same with \p{N}{1,3}    (Llama 3, SmolLM3, OLMo 2's cl100k-style tokenizer)
+//   kO200k   [^\r\n\p{L}\p{N}]?[Lu Lt Lm Lo M]*[Ll Lm Lo M]+(?i:'s|...)?|[^\r\n\p{L}\p{N}]?[Lu Lt Lm Lo M]+
+//            [Ll Lm Lo M]*(?i:'s|...)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//            (GPT-4o's o200k; Phi-4-mini: letters split where lower case turns upper)
 // Must not include torch.
 #pragma once
 
@@ -16,7 +19,7 @@
 
 namespace symtune {
 
-enum class PreTokenizerPattern { kGpt2, kQwen2, kLlama3 };
+enum class PreTokenizerPattern { kGpt2, kQwen2, kLlama3, kO200k };
 
 // The pattern an HF tokenizer.json's Split regex spells, or nullopt for any other.
 std::optional<PreTokenizerPattern> pattern_of_regex(const std::string& regex);

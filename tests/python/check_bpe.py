@@ -5,8 +5,9 @@ mixed scripts, special tokens). Also: a vocabulary/merges mismatch is refused.
 
 The other families' pre-tokenizers: tiny BPE tokenizers trained here with the `tokenizers`
 package, with Qwen2/Qwen3's settings (its Split pattern, one digit a piece, NFC normalizer) and
-Llama 3's / SmolLM3's (its pattern, up to three digits a piece, ignore_merges), give the ids
-`tokenizers` gives on the same texts (plus NFC-sensitive ones); an unknown pattern is refused.
+Llama 3's / SmolLM3's (its pattern, up to three digits a piece, ignore_merges) and Phi-4-mini's
+(GPT-4o's o200k pattern: letters split by case), give the ids `tokenizers` gives on the same
+texts (plus NFC- and case-sensitive ones); an unknown pattern is refused.
 
 Usage: check_bpe.py SYMTUNE_BINARY [SHARED_DATA_DIR]
 """
@@ -23,7 +24,15 @@ from harness import check, finish, need, shared_data_dir
 
 QWEN2_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 LLAMA3_PATTERN = QWEN2_PATTERN.replace(r"\p{N}|", r"\p{N}{1,3}|")
+# GPT-4o's o200k, as Phi-4-mini's tokenizer.json spells it: letters split by case.
+O200K_PATTERN = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+                 r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+                 r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 NFC_TEXTS = ["cafe\u0301 au lait", "\u212b ngstr\u00f6m", "e\u0301\u0301\n\n  12345 x", "Ｆｕｌｌ width ｔｅｘｔ"]
+# Case boundaries, title-case and modifier letters, marks, contractions in capitals, slashes.
+CASE_TEXTS = ["HelloWORLD McDonald's iPhoneX HTTPServer", "DON'T stop\u2019S it'S", "\u01c5emal \u01c6x \u02b0ello",
+              "a\u0301B\u0301c \u0301\u0301 x\u0300Y", "/usr/bin//\n/path:/x\r\n", "\u00c9COLE \u00e9cole \u0130stanbul",
+              " \tABCdef\n\n  GHI", "\u65e5\u672c\u8a9eABC\u65e5\u672c", "x'S'LL'd", "1234567 a1B2c3"]
 
 
 def family_tokenizer(tmp, name, pattern, nfc, ignore_merges, texts):
@@ -49,13 +58,14 @@ def family_tokenizer(tmp, name, pattern, nfc, ignore_merges, texts):
 
 
 def check_family_patterns(binary, texts, tmp):
-    texts = texts + NFC_TEXTS
+    texts = texts + NFC_TEXTS + CASE_TEXTS
     inp = os.path.join(tmp, "family_texts.jsonl")
     with open(inp, "w", encoding="utf-8") as f:
         for t in texts:
             f.write(json.dumps(t, ensure_ascii=False) + "\n")
     for name, pattern, nfc, ignore_merges in [("qwen2_pattern_nfc", QWEN2_PATTERN, True, False),
-                                              ("llama3_pattern_ignore_merges", LLAMA3_PATTERN, False, True)]:
+                                              ("llama3_pattern_ignore_merges", LLAMA3_PATTERN, False, True),
+                                              ("o200k_pattern", O200K_PATTERN, False, False)]:
         folder, hf = family_tokenizer(tmp, name, pattern, nfc, ignore_merges, texts)
         out = subprocess.run([binary, "tokenize", "--model", folder, "--jsonl", inp], capture_output=True, text=True)
         if not check(out.returncode == 0, f"{name}: symtune reads the tokenizer.json", out.stderr[-300:]):

@@ -683,7 +683,7 @@ TEST(DataConfigParsing, TyposAndBadValuesAreClearErrors) {
 namespace symtune {
 namespace {
 
-// The three pre-tokenizer patterns on one text, split by hand from their regexes: digits one at
+// The pre-tokenizer patterns on one text, split by hand from their regexes: digits one at
 // a time (Qwen2) or up to three (Llama 3) or all (GPT-2); punctuation takes the line breaks after
 // it except in GPT-2; a space before a letter joins it; the last of several spaces starts the
 // next piece; contractions are case-insensitive except in GPT-2.
@@ -698,6 +698,12 @@ TEST(PreTokenizer, EachPatternSplitsAsItsRegex) {
             (V{"Hello", " world", "123", " 456", "!!", "\n\n ", " x"}));
   EXPECT_EQ(split_pretokens("I'M (ok)\t\n", PreTokenizerPattern::kLlama3), (V{"I", "'M", " (", "ok", ")", "\t\n"}));
   EXPECT_EQ(split_pretokens("I'M", PreTokenizerPattern::kGpt2), (V{"I", "'", "M"}));
+  // o200k: a letter run splits where lower case turns upper (an upper run keeps one lower-case
+  // tail), contractions join the word, punctuation takes the slashes and line breaks after it.
+  EXPECT_EQ(split_pretokens("HelloWORLD McDonald's iPhoneX", PreTokenizerPattern::kO200k),
+            (V{"Hello", "WORLD", " Mc", "Donald's", " i", "Phone", "X"}));
+  EXPECT_EQ(split_pretokens("DON'T /usr//bin\n/x", PreTokenizerPattern::kO200k),
+            (V{"DON'T", " /", "usr", "//", "bin", "\n", "/x"}));
   EXPECT_EQ(normalize_nfc("cafe\xcc\x81"), "caf\xc3\xa9");  // e + combining acute -> e-acute
   EXPECT_EQ(pattern_of_regex("\\p{L}+"), std::nullopt);
 }
