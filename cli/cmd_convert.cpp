@@ -36,9 +36,10 @@ void add_convert_command(CLI::App& app) {
   cmd->callback([=] {
     if (*format == "gguf") {
       const GgufFile file = GgufFile::open(*input);
-      auto model = import_gguf(file);
+      auto model = import_gguf(file, /*show_progress=*/true);
       SaveOptions save;
       save.stop_on_signal = true;
+      save.show_progress = true;
       save.dtype = parse_storage_dtype(*dtype);
       // The tokenizer travels as the GGUF's own metadata (data/bpe_tokenizer reads it), written
       // with the weights so the directory is complete or absent.
@@ -61,6 +62,7 @@ void add_convert_command(CLI::App& app) {
                   " has vocab_size " + std::to_string(model->config().vocab_size));
     SaveOptions save;
     save.stop_on_signal = true;
+    save.show_progress = true;
     save.dtype = parse_storage_dtype(*dtype);
     // The tokenizer under the names HF expects, written with the weights.
     save.extra_files["tokenizer.model"] = read_text_file(*tokenizer);

@@ -26,6 +26,7 @@ void add_export_command(CLI::App& app) {
   cmd->callback([=] {
     SaveOptions save;
     save.stop_on_signal = true;
+    save.show_progress = true;
     save.dtype = parse_storage_dtype(*dtype);
     auto model = load_pretrained(*model_dir);
     save.max_shard_bytes = static_cast<int64_t>(*shard_mb * 1024 * 1024);

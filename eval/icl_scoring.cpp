@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/progress.h"
 #include "common/stop_signal.h"
 #include "data/batches.h"
 #include "model/transformer.h"
@@ -172,6 +173,7 @@ IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, 
     draw.push_back(i);
     answer.push_back(ex.query_label);
   }
+  if (scoring.progress) scoring.progress->advance(result.skipped);
   for (const auto& batch : scoring_batches(queries, scoring.batch_tokens)) {
     throw_if_stop_requested("eval: " + dataset.name);
     std::vector<ScoringQuery> group;
@@ -184,6 +186,7 @@ IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, 
       result.correct += best == answer[i];
       result.outcomes[static_cast<size_t>(draw[i])] = best == answer[i] ? '1' : '0';
     }
+    if (scoring.progress) scoring.progress->advance(static_cast<int64_t>(batch.size()));
   }
   return result;
 }

@@ -15,6 +15,7 @@
 namespace symtune {
 
 class Transformer;
+class Progress;
 
 // Log-likelihood of each candidate continuation of `prompt_ids` (token ids, BOS included):
 // every candidate row runs prompt + candidate through one full forward. The reference for the
@@ -61,6 +62,7 @@ struct IclScoringOptions {
   // Cached tokens per forward (scoring_batches): more queries per forward where memory allows.
   // A batch's key/value cache takes batch_tokens x layers x 2 x kv heads x head dim elements.
   int64_t batch_tokens = 8192;
+  Progress* progress = nullptr;  // advanced by every prompt scored or skipped, when given
 };
 
 // `scoring.n` prompts of `dataset` (queries from its test split, k exemplars per class), labels

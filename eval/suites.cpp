@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "common/progress.h"
 #include "common/stop_signal.h"
 #include "data/batches.h"
 #include "data/mixture.h"
@@ -93,13 +94,20 @@ std::vector<int64_t> newline_ids(const Tokenizer& tok) {
   return ids;
 }
 
+// The queries run_open_task asks of `task`.
+int64_t open_task_queries(const OpenTask& task, const EvalOptions& o) {
+  const size_t shown = std::min<size_t>(static_cast<size_t>(o.open_task_exemplars), task.examples.size() - 1);
+  const int64_t queries = o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task;
+  return std::min<int64_t>(queries, static_cast<int64_t>(task.examples.size() - shown));
+}
+
 IclTaskResult run_open_task(Transformer& model, const Tokenizer& tok, const OpenTask& task, const EvalOptions& o,
-                            const std::vector<int64_t>& stop, bool is_list) {
+                            const std::vector<int64_t>& stop, bool is_list, Progress& progress) {
   IclTaskResult r;
   r.task = task.id;
   const size_t shown = std::min<size_t>(static_cast<size_t>(o.open_task_exemplars), task.examples.size() - 1);
   const int64_t queries = o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task;
-  for (size_t q = shown; q < task.examples.size() && r.examples + r.skipped < queries; ++q) {
+  for (size_t q = shown; q < task.examples.size() && r.examples + r.skipped < queries; ++q, progress.advance()) {
     throw_if_stop_requested("eval: " + task.id);
     std::string prompt;
     for (size_t i = 0; i < shown; ++i)
@@ -140,7 +148,12 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
   if (suite == "icl" || suite == "flipped") {
     const auto datasets = held_out_datasets(o);
     const SymbolPools pools = build_symbol_pools(o.symbols);
-    for (const auto& s : icl_settings(suite, o)) {
+    const auto settings = icl_settings(suite, o);
+    int64_t prompts = 0;
+    for (const auto& d : datasets)
+      prompts += std::min<int64_t>(o.examples_per_task, static_cast<int64_t>(d.test.size()));
+    Progress progress("eval " + suite, "prompts", prompts * static_cast<int64_t>(settings.size()));
+    for (const auto& s : settings) {
       std::map<std::string, IclTaskResult> results;
       for (const auto& d : datasets) {
         IclOptions icl;
@@ -150,7 +163,7 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
         icl.flip_fraction = s.flip_fraction;
         const int64_t n = std::min<int64_t>(o.examples_per_task, static_cast<int64_t>(d.test.size()));
         results[d.name] = evaluate_icl_task(model, tok, d, pools.heldout, icl,
-                                            {n, o.seed, o.max_input_tokens, o.scoring_batch_tokens});
+                                            {n, o.seed, o.max_input_tokens, o.scoring_batch_tokens, &progress});
       }
       report["settings"][s.name] = summarise(results, o.seed);
     }
@@ -162,15 +175,20 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
       auto tasks = load_list_functions(o.list_functions);
       if (o.list_function_tasks > 0 && static_cast<int64_t>(tasks.size()) > o.list_function_tasks)
         tasks.resize(static_cast<size_t>(o.list_function_tasks));
-      for (const auto& task : tasks) results[task.id] = run_open_task(model, tok, task, o, stop, true);
+      int64_t queries = 0;
+      for (const auto& task : tasks) queries += open_task_queries(task, o);
+      Progress progress("eval " + suite, "queries", queries);
+      for (const auto& task : tasks) results[task.id] = run_open_task(model, tok, task, o, stop, true, progress);
     } else {
+      std::vector<OpenTask> tasks;
       for (const auto& name : turing_concept_names())
-        results[name] = run_open_task(
-            model, tok,
-            make_turing_concept_task(
-                name, o.open_task_exemplars + (o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task),
-                o.seed),
-            o, stop, false);
+        tasks.push_back(make_turing_concept_task(
+            name, o.open_task_exemplars + (o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task),
+            o.seed));
+      int64_t queries = 0;
+      for (const auto& task : tasks) queries += open_task_queries(task, o);
+      Progress progress("eval " + suite, "queries", queries);
+      for (const auto& task : tasks) results[task.id] = run_open_task(model, tok, task, o, stop, false, progress);
     }
     json s = summarise(results, o.seed);
     // 250 list functions: keep the per-task detail but report the mean prominently.

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/progress.h"
 #include "common/stop_signal.h"
 #include "eval/evaluate_model.h"
 #include "eval/report_tables.h"
@@ -71,6 +72,9 @@ std::vector<std::string> ablation_commands(const AblationPlan& plan) {
 std::string run_ablation(const AblationPlan& plan) {
   nlohmann::json summary = {{"config", plan.config}, {"suites", plan.suites}, {"runs", nlohmann::json::array()}};
   std::vector<std::pair<std::string, nlohmann::json>> rows;
+  // Between the runs' own logs (training's step lines, evaluation's progress), how far the
+  // ablation is.
+  Progress progress("ablate", "runs (train + eval)", static_cast<int64_t>(plan.ratios.size()));
   for (double r : plan.ratios) {
     const std::string run_dir = (fs::path(plan.out_dir) / run_name(r)).string();
     Trainer trainer(load_train_config(plan.config, run_overrides(plan, r, run_dir)), "auto");
@@ -82,7 +86,9 @@ std::string run_ablation(const AblationPlan& plan) {
     write_text_file_atomically(fs::path(run_dir) / "report.json", report.dump(2) + "\n");
     summary["runs"].push_back({{"symbol_fraction", r}, {"run_dir", run_dir}, {"report", report}});
     rows.emplace_back(share_label(r), report);
+    progress.advance();
   }
+  progress.finish();
   fs::create_directories(plan.out_dir);
   const fs::path json_path = fs::path(plan.out_dir) / "ablation.json";
   write_text_file_atomically(json_path, summary.dump(2) + "\n");

@@ -3,8 +3,10 @@
 #include <ATen/ATen.h>
 
 #include <map>
+#include <optional>
 
 #include "common/error.h"
+#include "common/progress.h"
 #include "common/stop_signal.h"
 
 namespace symtune {
@@ -70,7 +72,7 @@ ModelConfig gguf_model_config(const GgufFile& f) {
   return c;
 }
 
-std::unique_ptr<Transformer> import_gguf(const GgufFile& f) {
+std::unique_ptr<Transformer> import_gguf(const GgufFile& f, bool show_progress) {
   const ModelConfig c = gguf_model_config(f);
   std::map<std::string, std::string> hf_to_gguf{{"model.embed_tokens.weight", "token_embd.weight"},
                                                 {"model.norm.weight", "output_norm.weight"},
@@ -89,8 +91,12 @@ std::unique_ptr<Transformer> import_gguf(const GgufFile& f) {
   std::map<std::string, bool> used;
   for (const auto& t : f.tensors()) used[t.name] = t.name == "rope_freqs.weight";
   TransformerWeights w;
+  std::optional<Progress> progress;
+  if (show_progress)
+    progress.emplace("convert " + f.path().filename().string(), "tensors", int64_t(expected_tensors(c).size()));
   for (const WeightSlot& slot : weight_slots(c, w)) {
     throw_if_stop_requested(f.path().string() + ": converting");
+    if (progress) progress->advance();
     const std::string& name = slot.name;
     const std::string gg = hf_to_gguf.at(name);
     if (f.find(gg) == nullptr) throw Error(f.path().string() + ": tensor '" + gg + "' (for " + name + ") is missing");

@@ -13,6 +13,7 @@
 namespace symtune {
 
 ModelConfig gguf_model_config(const GgufFile& file);
-std::unique_ptr<Transformer> import_gguf(const GgufFile& file);
+// show_progress: tensors converted so far on stderr (common/progress.h).
+std::unique_ptr<Transformer> import_gguf(const GgufFile& file, bool show_progress = false);
 
 }  // namespace symtune

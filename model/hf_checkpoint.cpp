@@ -5,10 +5,12 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/progress.h"
 #include "common/stop_signal.h"
 #include "model/safetensors.h"
 
@@ -174,8 +176,13 @@ void save_pretrained(Transformer& model, const fs::path& out_dir, const SaveOpti
 
     std::vector<std::vector<std::pair<std::string, at::Tensor>>> shards(1);
     int64_t shard_bytes = 0;
+    std::optional<Progress> progress;
+    if (options.show_progress)
+      progress.emplace("export " + out_dir.filename().string(), "tensors",
+                       static_cast<int64_t>(expected_tensors(model.config()).size()));
     model.for_each_parameter([&](const std::string& name, at::Tensor& t) {
       if (options.stop_on_signal) throw_if_stop_requested(out_dir.string());
+      if (progress) progress->advance();
       at::Tensor cpu = t.detach().to(at::kCPU, options.dtype);
       const int64_t bytes = cpu.numel() * cpu.element_size();
       if (options.max_shard_bytes > 0 && shard_bytes > 0 && shard_bytes + bytes > options.max_shard_bytes) {

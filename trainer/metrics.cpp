@@ -30,6 +30,27 @@ std::shared_ptr<spdlog::logger> make_run_logger(const fs::path& dir, int rank, b
   return logger;
 }
 
+namespace {
+
+void add_scalars(const std::string& prefix, const nlohmann::json& object,
+                 std::vector<std::pair<std::string, double>>& out) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const std::string tag = prefix + it.key();
+    if (it.key() == "step" || it.key() == "kind") continue;
+    if (it->is_number()) out.emplace_back(tag, it->get<double>());
+    if (it->is_boolean()) out.emplace_back(tag, it->get<bool>() ? 1.0 : 0.0);
+    if (it->is_object()) add_scalars(tag + "/", *it, out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, double>> tensorboard_scalars(const nlohmann::json& record) {
+  std::vector<std::pair<std::string, double>> out;
+  add_scalars(record.value("kind", "") == "eval" ? "eval/" : "train/", record, out);
+  return out;
+}
+
 MetricsFile::MetricsFile(const fs::path& path, int64_t keep_through_step) : path_(path) {
   std::string kept;
   if (fs::exists(path)) {

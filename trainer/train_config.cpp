@@ -94,7 +94,9 @@ const ConfigTable<TrainSection>& train_table() {
                   "a collective waiting longer fails the run (a dead or hung rank), seconds")
           .number("bucket_mib", &T::bucket_mib, {0.0, 65536.0, true}, "gradient all-reduce bucket size, MiB")
           .flag("overlap_allreduce", &T::overlap_allreduce, "start each bucket's all-reduce during backward")
-          .flag("log_all_ranks", &T::log_all_ranks, "also write train.rank<N>.log for ranks other than 0");
+          .flag("log_all_ranks", &T::log_all_ranks, "also write train.rank<N>.log for ranks other than 0")
+          .flag("tensorboard", &T::tensorboard,
+                "write TensorBoard event files to <output_dir>/tb (rank 0; a new file each run segment)");
   return table;
 }
 

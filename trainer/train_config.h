@@ -53,6 +53,7 @@ struct TrainSection {
   double bucket_mib = 25;
   bool overlap_allreduce = true;
   bool log_all_ranks = false;
+  bool tensorboard = true;  // <output_dir>/tb/events.out.tfevents.* (rank 0)
 };
 
 struct EvalSection {

@@ -12,7 +12,9 @@
 #include "common/device_memory.h"
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/progress.h"
 #include "common/stop_signal.h"
+#include "common/tensorboard_events.h"
 #include "data/batch_prefetcher.h"
 #include "data/batches.h"
 #include "data/mixture.h"
@@ -30,18 +32,6 @@
 namespace symtune {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-namespace {
-
-std::string duration_text(double seconds) {
-  const int64_t s = static_cast<int64_t>(seconds);
-  char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof(buf), "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
-  else std::snprintf(buf, sizeof(buf), "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-  return buf;
-}
-
-}  // namespace
 
 Trainer::~Trainer() = default;
 
@@ -192,7 +182,12 @@ void Trainer::log_step(const StepResult& r) {
                  {"skipped", r.skipped},
                  {"skipped_total", skipped_total_}};
   if (model_->device().is_cuda()) record["peak_memory_gib"] = peak_device_memory_gib(model_->device());
-  metrics_->write(record);
+  record_metrics(record);
+}
+
+void Trainer::record_metrics(const json& record) {
+  if (metrics_) metrics_->write(record);
+  if (tensorboard_) tensorboard_->add_scalars(tensorboard_scalars(record), record.at("step").get<int64_t>());
 }
 
 json Trainer::evaluate() {
@@ -226,7 +221,7 @@ json Trainer::evaluate() {
   log_->info("eval at step {}: held-out loss {} | symbol-label ICL accuracy {}", step_,
              record.contains("heldout_loss") ? fmt::format("{:.4f}", record["heldout_loss"].get<double>()) : "-",
              record.contains("icl_accuracy") ? record["icl_accuracy"].dump() : "-");
-  if (metrics_) metrics_->write(record);
+  record_metrics(record);
   return record;
 }
 

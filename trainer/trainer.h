@@ -31,6 +31,7 @@ class ExampleSource;
 class BatchStream;
 class BatchPrefetcher;
 class MetricsFile;
+class TensorBoardEventFile;
 struct Batch;
 class Communicator;
 class GradientSync;
@@ -95,9 +96,13 @@ class Trainer {
   std::unique_ptr<Adafactor> optimizer_;
   std::shared_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<ExampleSource> source_, eval_source_;
-  std::unique_ptr<BatchStream> stream_;          // its position is the next batch to train on (the resume state)
-  std::unique_ptr<BatchPrefetcher> prefetcher_;  // builds ahead of stream_ during run(); reads stream_
-  std::unique_ptr<MetricsFile> metrics_;         // rank 0 only
+  std::unique_ptr<BatchStream> stream_;                // its position is the next batch to train on (the resume state)
+  std::unique_ptr<BatchPrefetcher> prefetcher_;        // builds ahead of stream_ during run(); reads stream_
+  std::unique_ptr<MetricsFile> metrics_;               // rank 0 only
+  std::unique_ptr<TensorBoardEventFile> tensorboard_;  // rank 0, when train.tensorboard
+  // A metrics record to metrics.jsonl and, as scalars, to TensorBoard.
+  void record_metrics(const nlohmann::json& record);
+  void setup_tensorboard();
   std::unique_ptr<Communicator> comm_;
   std::unique_ptr<GradientSync> sync_;  // when more than one rank
   int64_t step_ = 0, skipped_total_ = 0, consecutive_nonfinite_ = 0;

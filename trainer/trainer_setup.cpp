@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/json_values.h"
+#include "common/tensorboard_events.h"
 #include "data/batch_prefetcher.h"
 #include "data/batches.h"
 #include "data/mixture.h"
@@ -47,7 +48,16 @@ Trainer::Trainer(TrainConfig config, const std::string& resume) : config_(std::m
   setup_data();
   if (!resume.empty()) resume_from(resume);
   if (comm_->rank() == 0) metrics_ = std::make_unique<MetricsFile>(run_dir_ / "metrics.jsonl", step_);
+  if (comm_->rank() == 0 && config_.train.tensorboard) setup_tensorboard();
   log_setup(env);
+}
+
+// A new event file for this segment; a resumed one first tells readers to drop what the
+// interrupted segment logged after the checkpoint, as metrics.jsonl does.
+void Trainer::setup_tensorboard() {
+  tensorboard_ = std::make_unique<TensorBoardEventFile>(run_dir_ / "tb");
+  if (step_ > 0) tensorboard_->add_session_start(step_ + 1);
+  tensorboard_->add_text("config", "```\n" + config_.resolved.dump(2) + "\n```", step_);
 }
 
 // One process per GPU: "cuda" (or "auto" on a GPU machine) is the GPU of this process's local rank.

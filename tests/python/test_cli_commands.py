@@ -108,6 +108,13 @@ def test_eval_and_compare(model, shared, tmp):
             "--max-input-tokens", "448", "--out", out)
     if not check(r.returncode == 0, "eval runs on stories260K", r.stderr[-400:]):
         return
+    # Not a terminal: plain progress lines, the last of each suite with its totals (2 tasks x 4
+    # prompts x 4 settings; x 3 flip shares; 16 concepts x 4 queries).
+    done = [l for l in r.stderr.splitlines() if "(100%)" in l and "in all" in l]
+    check(any(l.startswith("eval icl: 32/32 prompts") for l in done) and
+          any(l.startswith("eval flipped: 24/24 prompts") for l in done) and
+          any(l.startswith("eval turing_concepts: 64/64 queries") for l in done) and "\r" not in r.stderr,
+          "eval: progress as plain lines when stderr is not a terminal, done / total per suite", "\n".join(done))
     report = json.load(open(out))
     check_report(report, os.path.join(tmp, "before.md"), tasks)
     again = os.path.join(tmp, "again.json")
@@ -131,10 +138,13 @@ def test_eval_and_compare(model, shared, tmp):
     p = min(1.0, 2 * 0.5 ** wrong) if wrong else 1.0
     row = next((l for l in r.stdout.splitlines() if l.startswith("| icl | symbols | sms_spam |")), "")
     cells = [c.strip() for c in row.split("|")[1:-1]]
-    check(r.returncode == 0 and "| suite | setting | task | before | after | after - before [95% CI] | McNemar p |"
-          in r.stdout and len(cells) == 7 and cells[5].startswith(f"{wrong / base_task['n']:+.3f}")
-          and abs(float(cells[6]) - p) < 1e-3 and open(table).read() == r.stdout,
-          f"compare: one column per report, the paired difference ({wrong} discordant pairs) and McNemar's p",
+    pairs = base_task["n"]
+    check(r.returncode == 0 and "| suite | setting | task | before | after | after - before [95% CI] | McNemar p | "
+          "same outcome |" in r.stdout and len(cells) == 8 and cells[5].startswith(f"{wrong / base_task['n']:+.3f}")
+          and abs(float(cells[6]) - p) < 1e-3 and cells[7].startswith(f"{pairs - wrong}/{pairs} ")
+          and open(table).read() == r.stdout,
+          f"compare: one column per report, the paired difference ({wrong} discordant pairs), McNemar's p and "
+          "the draws with the same outcome",
           r.stdout[-800:] + r.stderr)
     r = run("compare", out, other, "--names", "only_one")
     check(r.returncode == 1 and "--names: 1 names for 2 reports" in r.stderr, "compare: a name per report is required",
@@ -246,6 +256,8 @@ def main():
             r = run("convert", "--from", "llama2c", os.path.join(stories, "stories260K.bin"), "--tokenizer",
                     os.path.join(stories, "tok512.model"), "--out", model)
             if check(r.returncode == 0, "convert stories260K", r.stderr[-300:]):
+                check(any(l.startswith("export stories260K: ") and "tensors (100%)" in l for l in r.stderr.splitlines()),
+                      "convert: progress of the tensors written", r.stderr[-300:])
                 test_inspect_and_generate(model)
                 test_eval_and_compare(model, shared, tmp)
                 test_reproduce(model, shared, tmp)

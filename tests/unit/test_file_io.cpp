@@ -2,17 +2,90 @@
 // removal that work without std::filesystem iteration (see common/file_io.h for why).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/progress.h"
+#include "common/tensorboard_events.h"
 #include "test_support.h"
 
 namespace symtune {
 namespace {
 namespace fs = std::filesystem;
+
+// CRC-32C against the published test vectors (RFC 3720, appendix B.4, and "123456789"), and
+// TensorFlow's record framing of an event file: the length's and the payload's masked CRCs.
+TEST(TensorBoardEvents, Crc32cMatchesKnownVectorsAndRecordsAreFramed) {
+  const std::string digits = "123456789";
+  EXPECT_EQ(crc32c(digits.data(), digits.size()), 0xE3069283u);
+  std::vector<unsigned char> zeros(32, 0), ones(32, 0xFF), up(32), down(32);
+  for (int i = 0; i < 32; ++i) {
+    up[i] = static_cast<unsigned char>(i);
+    down[i] = static_cast<unsigned char>(31 - i);
+  }
+  EXPECT_EQ(crc32c(zeros.data(), 32), 0x8A9136AAu);
+  EXPECT_EQ(crc32c(ones.data(), 32), 0x62A8AB43u);
+  EXPECT_EQ(crc32c(up.data(), 32), 0x46DD794Eu);
+  EXPECT_EQ(crc32c(down.data(), 32), 0x113FDB5Cu);
+  EXPECT_EQ(crc32c(digits.data() + 4, 5, crc32c(digits.data(), 4)), 0xE3069283u);  // continued
+  const uint32_t crc = crc32c(digits.data(), digits.size());
+  EXPECT_EQ(masked_crc32c(digits.data(), digits.size()), ((crc >> 15) | (crc << 17)) + 0xa282ead8u);
+
+  test::ScratchDir dir;
+  std::filesystem::path path;
+  {
+    TensorBoardEventFile events(dir / "tb");
+    events.add_scalars({{"train/loss", 2.5}}, 3);
+    path = events.path();
+  }
+  EXPECT_EQ(path.filename().string().rfind("events.out.tfevents.", 0), 0u) << path;
+  const std::string bytes = read_text_file(path);
+  size_t at = 0, records = 0;
+  while (at < bytes.size()) {  // every record: length, its CRC, payload, its CRC
+    ASSERT_LE(at + 12, bytes.size());
+    uint64_t length;
+    uint32_t length_crc, data_crc;
+    std::memcpy(&length, bytes.data() + at, 8);
+    std::memcpy(&length_crc, bytes.data() + at + 8, 4);
+    ASSERT_LE(at + 16 + length, bytes.size());
+    std::memcpy(&data_crc, bytes.data() + at + 12 + length, 4);
+    EXPECT_EQ(length_crc, masked_crc32c(bytes.data() + at, 8));
+    EXPECT_EQ(data_crc, masked_crc32c(bytes.data() + at + 12, length));
+    at += 16 + length;
+    ++records;
+  }
+  EXPECT_EQ(records, 2u);  // the file version, then the scalar
+  EXPECT_NE(bytes.find("brain.Event:2"), std::string::npos);
+  EXPECT_NE(bytes.find("train/loss"), std::string::npos);
+}
+
+// Progress lines: done / total with the share, the rate and the time left once there is a rate;
+// off a terminal, plain lines (no carriage returns), the last with the time taken.
+TEST(Progress, LinesShowDoneTotalRateAndTimeLeft) {
+  EXPECT_EQ(progress_text("eval icl", "prompts", 0, 400, 0.0), "eval icl: 0/400 prompts (0%)");
+  EXPECT_EQ(progress_text("eval icl", "prompts", 100, 400, 50.0), "eval icl: 100/400 prompts (25%) | 2/s | ETA 2m30s");
+  EXPECT_EQ(duration_text(7380), "2h03m");
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  {
+    Progress p("convert x", "tensors", 3, /*terminal=*/0, out);
+    p.advance(2);
+    p.advance();
+  }
+  std::rewind(out);
+  char buf[256] = {};
+  const size_t n = std::fread(buf, 1, sizeof(buf) - 1, out);
+  std::fclose(out);
+  const std::string text(buf, n);
+  EXPECT_EQ(text.rfind("convert x: 3/3 tensors (100%)", 0), 0u) << text;  // one line, at the end
+  EXPECT_NE(text.find("in all\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+}
 
 TEST(FileIo, AtomicWriteReplacesWholeOrLeavesTheOldFile) {
   test::ScratchDir dir;
