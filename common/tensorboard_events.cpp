@@ -78,7 +78,13 @@ TensorBoardEventFile::TensorBoardEventFile(const std::filesystem::path& dir) {
   if (file_ == nullptr) throw Error(path_.string() + ": cannot create the TensorBoard event file");
   std::string version;
   put_bytes(version, 3, "brain.Event:2");
-  write_event(version, 0);
+  try {
+    write_event(version, 0);
+  } catch (...) {  // the destructor does not run for a constructor that throws
+    std::fclose(file_);
+    file_ = nullptr;
+    throw;
+  }
 }
 
 TensorBoardEventFile::~TensorBoardEventFile() {

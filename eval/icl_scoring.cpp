@@ -115,21 +115,34 @@ std::vector<double> score_candidates_sharing_the_prompt(Transformer& model, cons
   return score_queries_sharing_prompts(model, {ScoringQuery{prompt, candidates}}).at(0);
 }
 
-std::vector<std::vector<size_t>> scoring_batches(const std::vector<ScoringQuery>& queries, int64_t batch_tokens) {
+std::vector<std::vector<size_t>> scoring_batches(const std::vector<ScoringQuery>& queries, int64_t batch_tokens,
+                                                 int64_t longrope_threshold) {
   std::vector<size_t> order(queries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   // Longest prompts first, so that a batch pads little and its first query sets its width.
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return queries[a].prompt.size() > queries[b].prompt.size(); });
+  // longrope takes its long factors in a forward whose largest position + 1 exceeds the
+  // threshold: the prompt forward's is the widest prompt, the candidate forward's that plus the
+  // longest candidate less one. A query's class: which factors each forward takes for it alone.
+  const int64_t t = longrope_threshold;
+  auto long_prompt = [&](int64_t w) { return t > 0 && w > t; };
+  auto long_candidates = [&](int64_t w, int64_t l) { return t > 0 && w + l - 1 > t; };
   std::vector<std::vector<size_t>> batches;
   int64_t width = 0, longest = 0, prompt_rows = 0, candidate_rows = 0;
+  bool batch_long_prompt = false, batch_long_candidates = false;
   for (size_t i : order) {
     const ScoringQuery& q = queries[i];
-    const int64_t w = std::max(width, static_cast<int64_t>(q.prompt.size()));
-    const int64_t l = std::max(longest, longest_candidate(q));
+    const int64_t p = static_cast<int64_t>(q.prompt.size()), c = longest_candidate(q);
+    const int64_t w = std::max(width, p);
+    const int64_t l = std::max(longest, c);
     const int64_t n = static_cast<int64_t>(q.candidates.size());
     const int64_t cost = (prompt_rows + 1) * w + (candidate_rows + n) * (w + l);
-    if (batches.empty() || cost > batch_tokens) {
+    const bool same_factors = long_prompt(p) == batch_long_prompt && long_candidates(p, c) == batch_long_candidates &&
+                              long_candidates(w, l) == batch_long_candidates;
+    if (batches.empty() || cost > batch_tokens || !same_factors) {
+      batch_long_prompt = long_prompt(p);
+      batch_long_candidates = long_candidates(p, c);
       batches.emplace_back();
       width = static_cast<int64_t>(q.prompt.size());
       longest = longest_candidate(q);
@@ -174,7 +187,9 @@ IclTaskResult evaluate_icl_task(Transformer& model, const Tokenizer& tokenizer, 
     answer.push_back(ex.query_label);
   }
   if (scoring.progress) scoring.progress->advance(result.skipped);
-  for (const auto& batch : scoring_batches(queries, scoring.batch_tokens)) {
+  const RopeConfig& rope = model.config().rope;
+  const int64_t threshold = rope.type == "longrope" ? rope.original_max_position_embeddings : 0;
+  for (const auto& batch : scoring_batches(queries, scoring.batch_tokens, threshold)) {
     throw_if_stop_requested("eval: " + dataset.name);
     std::vector<ScoringQuery> group;
     for (size_t i : batch) group.push_back(queries[i]);

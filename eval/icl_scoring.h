@@ -43,8 +43,12 @@ std::vector<std::vector<double>> score_queries_sharing_prompts(Transformer& mode
 
 // Groups of query indices to score together: longest prompts first, a group growing while its
 // cached tokens (prompt rows and candidate rows, padded to the group's longest) stay within
-// `batch_tokens`. A query alone over the budget is a group of its own.
-std::vector<std::vector<size_t>> scoring_batches(const std::vector<ScoringQuery>& queries, int64_t batch_tokens);
+// `batch_tokens`. A query alone over the budget is a group of its own. With a longrope
+// threshold (original_max_position_embeddings; 0 = none), a group also keeps to queries whose
+// prompt forward and candidate forward take the same factors alone as in the group, so that
+// batching never changes a score.
+std::vector<std::vector<size_t>> scoring_batches(const std::vector<ScoringQuery>& queries, int64_t batch_tokens,
+                                                 int64_t longrope_threshold = 0);
 
 struct IclTaskResult {
   std::string task;

@@ -74,7 +74,8 @@ std::string run_ablation(const AblationPlan& plan) {
   std::vector<std::pair<std::string, nlohmann::json>> rows;
   // Between the runs' own logs (training's step lines, evaluation's progress), how far the
   // ablation is.
-  Progress progress("ablate", "runs (train + eval)", static_cast<int64_t>(plan.ratios.size()));
+  // Plain lines even on a terminal: the runs' own lines come in between.
+  Progress progress("ablate", "runs (train + eval)", static_cast<int64_t>(plan.ratios.size()), /*terminal=*/0);
   for (double r : plan.ratios) {
     const std::string run_dir = (fs::path(plan.out_dir) / run_name(r)).string();
     Trainer trainer(load_train_config(plan.config, run_overrides(plan, r, run_dir)), "auto");

@@ -24,7 +24,7 @@ AttentionLayout make_layout(int64_t T, int64_t past, const std::optional<at::Ten
                             std::optional<int64_t> window, c10::Device device);
 
 // The layouts of one forward: full attention, and the sliding window's when the model has one
-// (every layer in Mistral, the layers layer_types names in Gemma 2).
+// (every layer in Mistral and Phi-3, the layers layer_types names in Gemma 2 and 3, Qwen and SmolLM3).
 struct LayerLayouts {
   AttentionLayout full, windowed;
   LayerLayouts(const ModelConfig& c, int64_t T, int64_t past, const std::optional<at::Tensor>& segments_BT,

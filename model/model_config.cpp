@@ -173,6 +173,10 @@ json gemma3_text_tower_config(const json& j, const std::string& origin) {
                          {"head_dim", 256},           {"max_position_embeddings", 131072},
                          {"rms_norm_eps", 1e-6},      {"pad_token_id", 0},
                          {"eos_token_id", 1},         {"bos_token_id", 2}};
+  // The top level's special tokens (the -it releases end turns with eos [1, 106] there) before
+  // the text defaults.
+  for (const char* key : {"eos_token_id", "bos_token_id", "pad_token_id"})
+    if (!text.contains(key) && present(j, key)) text[key] = j.at(key);
   for (auto it = defaults.begin(); it != defaults.end(); ++it)
     if (!text.contains(it.key())) text[it.key()] = it.value();
   text["architectures"] = {"Gemma3ForCausalLM"};

@@ -78,10 +78,11 @@ struct ModelConfig {
   bool scale_embeddings = false;
   // OLMo 2: RMSNorm multiplies by w in fp32, then casts (Llama casts, then multiplies).
   bool norm_scale_in_fp32 = false;
-  // Mistral: a key is visible to a query only if it is fewer than this many tokens back.
+  // Mistral, Phi-3 and the sliding layers of Gemma 2/3, Qwen2/3 and SmolLM3: a key is visible to
+  // a query only if it is fewer than this many tokens back.
   std::optional<int64_t> sliding_window;
-  // Gemma 2's layer_types: 1 = the layer uses sliding_window, 0 = full attention. Empty: every
-  // layer uses sliding_window when there is one (Mistral).
+  // layer_types (Gemma 2/3, Qwen2/3, SmolLM3): 1 = the layer uses sliding_window, 0 = full
+  // attention. Empty: every layer uses sliding_window when there is one (Mistral, Phi-3).
   std::vector<int64_t> sliding_layers;
   std::optional<int64_t> window_of_layer(int64_t layer) const {
     if (!sliding_layers.empty() && sliding_layers[static_cast<size_t>(layer)] == 0) return std::nullopt;

@@ -75,7 +75,16 @@ std::vector<int64_t> read_sliding_layers(const json& j, int64_t num_layers, int6
 // from max_window_layers on (default 28), SmolLM3's layers without rotary embedding.
 void read_optional_windows(const json& j, ModelConfig& c, const std::string& origin) {
   const bool smollm3 = c.architecture == Architecture::kSmolLM3;
-  if (!bool_or(j, "use_sliding_window", false, origin)) return;
+  if (!bool_or(j, "use_sliding_window", false, origin)) {
+    // transformers masks such layers (SmolLM3) or rejects the config (Qwen): neither is silent.
+    if (present(j, "layer_types") && j.at("layer_types").is_array())
+      for (size_t i = 0; i < j.at("layer_types").size(); ++i)
+        if (j.at("layer_types")[i] == "sliding_attention")
+          throw Error(origin + ": layer_types[" + std::to_string(i) +
+                      "] is \"sliding_attention\" but use_sliding_window is false; set use_sliding_window to true "
+                      "(with sliding_window) or make the layer \"full_attention\"");
+    return;
+  }
   c.sliding_window = j.contains("sliding_window") ? optional_int(j, "sliding_window", origin)
                      : smollm3                    ? std::nullopt
                                                   : std::optional<int64_t>(4096);
@@ -220,6 +229,9 @@ void read_family_options(const json& j, ModelConfig& c, const std::string& origi
     if (c.architecture != Architecture::kGemma2 && c.architecture != Architecture::kGemma3 && present(j, key))
       throw Error(origin + ": '" + key + "' is set, which " + c.architecture_name +
                   " does not use; this config is for another architecture");
+  if (c.sliding_rope && c.sliding_rope->type == "longrope")
+    throw Error(origin + ": rope type 'longrope' is read for Phi3ForCausalLM only, not for " + c.architecture_name +
+                "'s sliding_attention rope");
   if (c.rope.type == "longrope" && c.architecture != Architecture::kPhi3)
     throw Error(origin + ": rope type 'longrope' is read for Phi3ForCausalLM only, not " + c.architecture_name);
   const json rope_params = present(j, "rope_parameters") ? j.at("rope_parameters") : json();

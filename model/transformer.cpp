@@ -373,8 +373,12 @@ at::Tensor Transformer::hidden_states_cached(const at::Tensor& tokens_BT, KVCach
   std::optional<LayerLayouts> layouts;
   if (cache.next_position_B.defined() || !row_lengths.empty()) {
     at::Tensor attendable_BS;
+    const bool first = cache.length == 0;
     positions_BT = cache.append_ragged(T, row_lengths, attendable_BS);
-    layouts.emplace(config_, positions_BT, cache.slot_positions_BS.narrow(1, 0, cache.length + T), attendable_BS);
+    // The first forward is causal by slot: right padding lies after every real token of its
+    // row, so no dense mask is needed (and CUDA keeps its fast kernels); later ones need it.
+    if (first) layouts.emplace(config_, T, 0, std::nullopt, device());
+    else layouts.emplace(config_, positions_BT, cache.slot_positions_BS.narrow(1, 0, cache.length + T), attendable_BS);
   } else {
     auto opts = at::TensorOptions().dtype(at::kLong).device(device());
     positions_BT = at::arange(cache.length, cache.length + T, opts).unsqueeze(0).expand({B, T});

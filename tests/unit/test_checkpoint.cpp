@@ -201,10 +201,18 @@ TEST(Checkpoint, Qwen3ConfigReadsItsNormsHeadWidthBiasAndWindows) {
   // Embeddings and head 2 x 8 x 8, per layer q 24x8, k and v 12x8 each, o 8x24, two norms of 8,
   // q/k norms of 6, MLP 3 x 8 x 8; final norm 8.
   EXPECT_EQ(c.num_parameters(), 2 * 64 + 2 * (192 + 96 + 96 + 192 + 16 + 12 + 192) + 8);
-  // Windows switched off (as shipped): none, whatever sliding_window and layer_types say.
-  const ModelConfig off =
-      parse_model_config(base + R"(,"sliding_window":5,"layer_types":["full_attention","sliding_attention"]})", "q3");
+  // Windows switched off (as shipped): none, whatever sliding_window says; a sliding layer type
+  // with windows off is refused (transformers rejects it for Qwen and masks it for SmolLM3).
+  const ModelConfig off = parse_model_config(base + R"(,"sliding_window":5})", "q3");
   EXPECT_FALSE(off.window_of_layer(0) || off.window_of_layer(1));
+  try {
+    parse_model_config(base + R"(,"sliding_window":5,"layer_types":["full_attention","sliding_attention"]})", "q3");
+    ADD_FAILURE() << "accepted a sliding layer with use_sliding_window false";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("layer_types[1] is \"sliding_attention\" but use_sliding_window is false"),
+              std::string::npos)
+        << e.what();
+  }
   const ModelConfig derived =
       parse_model_config(base + R"(,"use_sliding_window":true,"sliding_window":5,"max_window_layers":1})", "q3");
   EXPECT_FALSE(derived.window_of_layer(0));
@@ -234,14 +242,15 @@ TEST(Checkpoint, MultimodalGemma3LoadsItsTextTower) {
   fs::create_directories(dir / "mm");
   write_safetensors(dir / "mm" / "model.safetensors", tensors);
   const std::string mm = R"({"architectures":["Gemma3ForConditionalGeneration"],"model_type":"gemma3",
-    "vision_config":{"hidden_size":4},"text_config":)" +
+    "eos_token_id":[1,106],"vision_config":{"hidden_size":4},"text_config":)" +
                          text + "}";
   write_text_file_atomically(dir / "mm" / "config.json", mm);
   auto tower = load_pretrained(dir / "mm");
   EXPECT_TRUE(tower->config().multimodal_text_tower);
-  EXPECT_EQ(tower->config().rope.theta, 1e6);        // Gemma 3's default, not in text_config
-  EXPECT_EQ(tower->config().bos_token_id, 2);        // Gemma3TextConfig's default
-  EXPECT_TRUE(tower->config().tie_word_embeddings);  // the top level's default
+  EXPECT_EQ(tower->config().rope.theta, 1e6);                                // Gemma 3's default, not in text_config
+  EXPECT_EQ(tower->config().bos_token_id, 2);                                // Gemma3TextConfig's default
+  EXPECT_EQ(tower->config().eos_token_ids, (std::vector<int64_t>{1, 106}));  // the top level's
+  EXPECT_TRUE(tower->config().tie_word_embeddings);                          // the top level's default
   const at::Tensor tokens = at::randint(3, 40, {2, 9}, at::kLong);
   at::NoGradGuard no_grad;
   EXPECT_TRUE(at::equal(tower->forward(tokens), model.forward(tokens)));
@@ -281,6 +290,9 @@ TEST(Checkpoint, EveryFamilyRefusesWhatItCannotHonourByKey) {
       {"Phi3ForCausalLM", "phi3", R"("partial_rotary_factor":0.3)",
        "partial_rotary_factor 0.300000 gives 1 rotary dims"},
       {"Phi3ForCausalLM", "phi3", R"("resid_pdrop":0.1)", "resid_pdrop 0.1 is not supported"},
+      {"Gemma3ForCausalLM", "gemma3_text",
+       R"("rope_parameters":{"sliding_attention":{"rope_type":"longrope","short_factor":[1],"long_factor":[1]}})",
+       "not for Gemma3ForCausalLM's sliding_attention rope"},
       {"MistralForCausalLM", "mistral",
        R"("rope_scaling":{"type":"longrope","short_factor":[1.0],"long_factor":[1.0]})",
        "'longrope' is read for Phi3ForCausalLM only"},

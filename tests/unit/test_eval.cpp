@@ -175,6 +175,23 @@ ClassificationDataset yes_no_dataset(int yes_queries, int no_queries) {
   return d;
 }
 
+// Batches: longest prompts first, within the token budget; with a longrope threshold of 10,
+// never mixing queries whose forwards take different factors alone (a prompt of 12: long
+// prompt; 9 with a 3-token candidate: short prompt, long candidates at 9 + 3 - 1 = 11; 8 and 7
+// with 2-token candidates: short both, also together: 8 + 2 - 1 = 9).
+TEST(IclScoring, BatchesKeepToTheBudgetAndToOneSetOfRopeFactors) {
+  auto query = [](size_t prompt, size_t candidate) {
+    return ScoringQuery{std::vector<int32_t>(prompt, 5), {std::vector<int32_t>(candidate, 6), {7}}};
+  };
+  const std::vector<ScoringQuery> queries{query(8, 2), query(12, 2), query(7, 2), query(9, 3)};
+  using B = std::vector<std::vector<size_t>>;
+  EXPECT_EQ(scoring_batches(queries, 1000), (B{{1, 3, 0, 2}}));
+  EXPECT_EQ(scoring_batches(queries, 1000, 10), (B{{1}, {3}, {0, 2}}));
+  // 12 + 2 x (12 + 2) = 40 tokens for the first alone; with the 9-token prompt, 2 x 12 + 4 x 15 = 84.
+  EXPECT_EQ(scoring_batches(queries, 83), (B{{1}, {3, 0}, {2}}));
+  EXPECT_EQ(scoring_batches(queries, 1), (B{{1}, {3}, {0}, {2}}));  // each alone when none fits
+}
+
 TEST(IclScoring, AccuracyCountsTheQueriesWhoseBestCandidateIsTheirLabel) {
   auto model = always_yes_model();
   auto tok = make_byte_tokenizer();
