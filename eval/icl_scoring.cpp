@@ -144,8 +144,8 @@ std::vector<std::vector<size_t>> scoring_batches(const std::vector<ScoringQuery>
       batch_long_prompt = long_prompt(p);
       batch_long_candidates = long_candidates(p, c);
       batches.emplace_back();
-      width = static_cast<int64_t>(q.prompt.size());
-      longest = longest_candidate(q);
+      width = p;
+      longest = c;
       prompt_rows = 1;
       candidate_rows = n;
     } else {

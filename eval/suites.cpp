@@ -94,20 +94,27 @@ std::vector<int64_t> newline_ids(const Tokenizer& tok) {
   return ids;
 }
 
-// The queries run_open_task asks of `task`.
+// Queries asked of each open task, and the exemplars shown before them.
+int64_t queries_per_open_task(const EvalOptions& o) {
+  return o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task;
+}
+size_t exemplars_shown(const OpenTask& task, const EvalOptions& o) {
+  return std::min<size_t>(static_cast<size_t>(o.open_task_exemplars), task.examples.size() - 1);
+}
+
+// The queries run_open_task asks of `task`: the examples after those shown, up to the per-task count.
 int64_t open_task_queries(const OpenTask& task, const EvalOptions& o) {
-  const size_t shown = std::min<size_t>(static_cast<size_t>(o.open_task_exemplars), task.examples.size() - 1);
-  const int64_t queries = o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task;
-  return std::min<int64_t>(queries, static_cast<int64_t>(task.examples.size() - shown));
+  return std::min<int64_t>(queries_per_open_task(o),
+                           static_cast<int64_t>(task.examples.size() - exemplars_shown(task, o)));
 }
 
 IclTaskResult run_open_task(Transformer& model, const Tokenizer& tok, const OpenTask& task, const EvalOptions& o,
                             const std::vector<int64_t>& stop, bool is_list, Progress& progress) {
   IclTaskResult r;
   r.task = task.id;
-  const size_t shown = std::min<size_t>(static_cast<size_t>(o.open_task_exemplars), task.examples.size() - 1);
-  const int64_t queries = o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task;
-  for (size_t q = shown; q < task.examples.size() && r.examples + r.skipped < queries; ++q, progress.advance()) {
+  const size_t shown = exemplars_shown(task, o);
+  const size_t end = shown + static_cast<size_t>(open_task_queries(task, o));
+  for (size_t q = shown; q < end; ++q, progress.advance()) {
     throw_if_stop_requested("eval: " + task.id);
     std::string prompt;
     for (size_t i = 0; i < shown; ++i)
@@ -170,26 +177,21 @@ json run_eval_suite(const std::string& suite, Transformer& model, const Tokenize
   } else if (suite == "list_functions" || suite == "turing_concepts") {
     const std::vector<int64_t> stop = newline_ids(tok);
     std::map<std::string, IclTaskResult> results;
-    if (suite == "list_functions") {
+    const bool is_list = suite == "list_functions";
+    std::vector<OpenTask> tasks;
+    if (is_list) {
       if (o.list_functions.empty()) throw Error("eval: the list_functions suite needs --list-functions FILE");
-      auto tasks = load_list_functions(o.list_functions);
+      tasks = load_list_functions(o.list_functions);
       if (o.list_function_tasks > 0 && static_cast<int64_t>(tasks.size()) > o.list_function_tasks)
         tasks.resize(static_cast<size_t>(o.list_function_tasks));
-      int64_t queries = 0;
-      for (const auto& task : tasks) queries += open_task_queries(task, o);
-      Progress progress("eval " + suite, "queries", queries);
-      for (const auto& task : tasks) results[task.id] = run_open_task(model, tok, task, o, stop, true, progress);
     } else {
-      std::vector<OpenTask> tasks;
       for (const auto& name : turing_concept_names())
-        tasks.push_back(make_turing_concept_task(
-            name, o.open_task_exemplars + (o.open_task_queries > 0 ? o.open_task_queries : o.examples_per_task),
-            o.seed));
-      int64_t queries = 0;
-      for (const auto& task : tasks) queries += open_task_queries(task, o);
-      Progress progress("eval " + suite, "queries", queries);
-      for (const auto& task : tasks) results[task.id] = run_open_task(model, tok, task, o, stop, false, progress);
+        tasks.push_back(make_turing_concept_task(name, o.open_task_exemplars + queries_per_open_task(o), o.seed));
     }
+    int64_t queries = 0;
+    for (const auto& task : tasks) queries += open_task_queries(task, o);
+    Progress progress("eval " + suite, "queries", queries);
+    for (const auto& task : tasks) results[task.id] = run_open_task(model, tok, task, o, stop, is_list, progress);
     json s = summarise(results, o.seed);
     // 250 list functions: keep the per-task detail but report the mean prominently.
     report["settings"]["exact_match"] = s;

@@ -42,6 +42,16 @@ std::optional<int64_t> optional_int(const json& j, const char* key, const std::s
   return require_int(j, key, origin);
 }
 
+json rope_params_of(const json& j) {
+  if (present(j, "rope_parameters")) return j.at("rope_parameters");
+  if (present(j, "rope_scaling")) return j.at("rope_scaling");
+  return json::object();
+}
+
+bool rope_params_per_layer_type(const json& params) {
+  return params.is_object() && (params.contains("full_attention") || params.contains("sliding_attention"));
+}
+
 RopeConfig read_rope_params(const json& params, double theta, const std::string& origin) {
   if (!params.is_object())
     throw Error(origin + ": 'rope_parameters'/'rope_scaling' must be an object, found " + params.dump());

@@ -20,6 +20,10 @@ double number_or(const nlohmann::json& j, const char* key, double fallback, cons
 bool bool_or(const nlohmann::json& j, const char* key, bool fallback, const std::string& origin);
 std::string string_or(const nlohmann::json& j, const char* key, const std::string& fallback, const std::string& origin);
 std::optional<int64_t> optional_int(const nlohmann::json& j, const char* key, const std::string& origin);
+// The rope parameters as written: "rope_parameters" (5.x), else "rope_scaling" (4.x), else {}.
+nlohmann::json rope_params_of(const nlohmann::json& j);
+// Whether they are given per layer type ({"full_attention": {...}, "sliding_attention": {...}}).
+bool rope_params_per_layer_type(const nlohmann::json& params);
 // One rope parameter object ({rope_type|type, rope_theta, factor, ...}); `theta` when it names none.
 RopeConfig read_rope_params(const nlohmann::json& params, double theta, const std::string& origin);
 

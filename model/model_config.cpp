@@ -40,14 +40,8 @@ std::string supported_list() {
 // "rope_theta" plus an optional "rope_scaling" {rope_type|type, factor, ...}. Phi-3's legacy
 // "su" and "yarn" types are its longrope, as transformers reads them.
 RopeConfig parse_rope(const json& j, Architecture arch, const std::string& origin) {
-  json params = json::object();
-  if (present(j, "rope_parameters")) {
-    params = j.at("rope_parameters");
-  } else if (present(j, "rope_scaling")) {
-    params = j.at("rope_scaling");
-  }
-  const bool per_layer_type =
-      params.is_object() && (params.contains("full_attention") || params.contains("sliding_attention"));
+  json params = rope_params_of(j);
+  const bool per_layer_type = rope_params_per_layer_type(params);
   if (arch == Architecture::kPhi3 && params.is_object()) {
     const std::string type = string_or(params, "rope_type", string_or(params, "type", "default", origin), origin);
     if (type == "su" || type == "yarn") params["rope_type"] = "longrope";
@@ -58,10 +52,8 @@ RopeConfig parse_rope(const json& j, Architecture arch, const std::string& origi
 // partial_rotary_factor (in the rope parameters or at the top level): Phi's leading rotary dims,
 // int(head_dim x factor) as transformers computes them; other families rotate whole heads.
 void read_rotary_dim(const json& j, ModelConfig& c, const std::string& origin) {
-  const json params = present(j, "rope_parameters") ? j.at("rope_parameters")
-                      : present(j, "rope_scaling")  ? j.at("rope_scaling")
-                                                    : json::object();
-  const json flat = params.is_object() && !params.contains("full_attention") ? params : json::object();
+  const json params = rope_params_of(j);
+  const json flat = params.is_object() && !rope_params_per_layer_type(params) ? params : json::object();
   const double partial =
       number_or(flat, "partial_rotary_factor", number_or(j, "partial_rotary_factor", 1.0, origin), origin);
   if (partial == 1.0) return;

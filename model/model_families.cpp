@@ -126,7 +126,7 @@ void complete_longrope(const json& j, ModelConfig& c, const std::string& origin)
 // {"full_attention": {...}, "sliding_attention": {...}} as 5.x does.
 void read_gemma3_ropes(const json& j, ModelConfig& c, const std::string& origin) {
   const json params = present(j, "rope_parameters") ? j.at("rope_parameters") : json();
-  if (params.is_object() && (params.contains("full_attention") || params.contains("sliding_attention"))) {
+  if (rope_params_per_layer_type(params)) {
     c.rope = read_rope_params(params.value("full_attention", json::object()), 1e6, origin + " (full_attention rope)");
     c.sliding_rope =
         read_rope_params(params.value("sliding_attention", json::object()), 1e4, origin + " (sliding_attention rope)");
@@ -234,9 +234,8 @@ void read_family_options(const json& j, ModelConfig& c, const std::string& origi
                 "'s sliding_attention rope");
   if (c.rope.type == "longrope" && c.architecture != Architecture::kPhi3)
     throw Error(origin + ": rope type 'longrope' is read for Phi3ForCausalLM only, not " + c.architecture_name);
-  const json rope_params = present(j, "rope_parameters") ? j.at("rope_parameters") : json();
-  if (c.architecture != Architecture::kGemma3 && rope_params.is_object() &&
-      (rope_params.contains("full_attention") || rope_params.contains("sliding_attention")))
+  // In either spelling: parse_rope leaves per-layer-type parameters to the family.
+  if (c.architecture != Architecture::kGemma3 && rope_params_per_layer_type(rope_params_of(j)))
     throw Error(origin + ": 'rope_parameters' per layer type is read for Gemma 3 only, not " + c.architecture_name);
   if (number_or(j, "attention_dropout", 0.0, origin) != 0.0)
     throw Error(origin + ": attention_dropout " + j.at("attention_dropout").dump() +

@@ -305,6 +305,8 @@ TEST(Checkpoint, EveryFamilyRefusesWhatItCannotHonourByKey) {
        "'no_rope_layers' must list 0 or 1 for each of the 2"},
       {"LlamaForCausalLM", "llama", R"("rope_parameters":{"sliding_attention":{"rope_type":"default"}})",
        "per layer type is read for Gemma 3 only"},
+      {"LlamaForCausalLM", "llama", R"("rope_scaling":{"full_attention":{"rope_type":"default"}})",
+       "per layer type is read for Gemma 3 only"},
       {"Qwen3MoeForCausalLM", "qwen3_moe", R"("num_experts":8)",
        "architecture 'Qwen3MoeForCausalLM' is not supported"}};
   for (const auto& [arch, type, keys, expected] : cases) {
