@@ -84,6 +84,9 @@ WeightFiles open_weight_files(const fs::path& dir) {
   } else if (fs::exists(single_path)) {
     out.files.push_back(SafetensorsFile::open(single_path));
     for (const auto& e : out.files[0].entries()) out.file_of_tensor[e.name] = 0;
+  } else if (fs::exists(dir.parent_path() / "manifest.json")) {
+    throw Error(dir.string() + ": the model folder of a sharded checkpoint holds no weights; `symtune export " +
+                "--checkpoint " + dir.parent_path().string() + " --out DIR` makes an HF model directory of it");
   } else {
     throw Error(dir.string() +
                 ": no model.safetensors or model.safetensors.index.json (expected an HF model directory)");
@@ -111,6 +114,49 @@ bool is_vision_tensor(const std::string& name) {
   return false;
 }
 
+// The weights as one model.safetensors, or as shards of at most max_shard_bytes with their
+// index; the sizes come from the specs, so tensors are fetched one at a time as they are written.
+void write_weight_files(const ModelConfig& config, const std::function<at::Tensor(const TensorSpec&)>& fetch,
+                        const fs::path& dir, const std::string& label, const SaveOptions& options) {
+  const std::vector<TensorSpec> all = expected_tensors(config);
+  std::vector<std::vector<const TensorSpec*>> shards(1);
+  int64_t shard_bytes = 0, total = 0;
+  for (const TensorSpec& spec : all) {
+    int64_t bytes = static_cast<int64_t>(c10::elementSize(options.dtype));
+    for (int64_t d : spec.shape) bytes *= d;
+    if (options.max_shard_bytes > 0 && shard_bytes > 0 && shard_bytes + bytes > options.max_shard_bytes) {
+      shards.emplace_back();
+      shard_bytes = 0;
+    }
+    shards.back().push_back(&spec);
+    shard_bytes += bytes;
+    total += bytes;
+  }
+  std::optional<Progress> progress;
+  if (options.show_progress) progress.emplace("export " + label, "tensors", static_cast<int64_t>(all.size()));
+  const std::map<std::string, std::string> metadata{{"format", "pt"}};
+  json index = {{"metadata", {{"total_size", total}}}, {"weight_map", json::object()}};
+  for (size_t i = 0; i < shards.size(); ++i) {
+    char file[64];
+    if (shards.size() == 1) std::snprintf(file, sizeof(file), "model.safetensors");
+    else std::snprintf(file, sizeof(file), "model-%05zu-of-%05zu.safetensors", i + 1, shards.size());
+    std::vector<SafetensorsSpec> specs;
+    for (const TensorSpec* t : shards[i]) {
+      specs.push_back({t->name, options.dtype, t->shape});
+      index["weight_map"][t->name] = file;
+    }
+    write_safetensors_streamed(
+        dir / file, specs,
+        [&](size_t k) {
+          if (options.stop_on_signal) throw_if_stop_requested(dir.string());
+          if (progress) progress->advance();
+          return fetch(*shards[i][k]).detach().to(at::kCPU, options.dtype);
+        },
+        metadata);
+  }
+  if (shards.size() > 1) write_text_file_atomically(dir / "model.safetensors.index.json", index.dump(2) + "\n");
+}
+
 }  // namespace
 
 const std::vector<std::string>& tokenizer_file_names() {
@@ -120,44 +166,84 @@ const std::vector<std::string>& tokenizer_file_names() {
   return names;
 }
 
-std::unique_ptr<Transformer> load_pretrained(const fs::path& dir, const LoadOptions& options) {
-  if (!fs::is_directory(dir)) throw Error(dir.string() + ": model directory not found");
-  ModelConfig config = load_model_config(dir / "config.json");
-  WeightFiles weights = open_weight_files(dir);
-
-  const std::vector<TensorSpec> specs = expected_tensors(config);
-  std::vector<std::string> missing, unexpected;
+struct PretrainedWeights::Impl {
+  fs::path dir;
+  ModelConfig config;
+  WeightFiles weights;
   std::map<std::string, std::string> stored_name;  // slot name -> the checkpoint's name for it
-  for (const auto& s : specs) {
-    stored_name[s.name] = stored_tensor_name(config, s.name, weights.file_of_tensor);
-    if (!weights.file_of_tensor.count(stored_name[s.name])) missing.push_back(stored_name[s.name]);
+};
+
+PretrainedWeights::PretrainedWeights(const fs::path& dir) : impl_(std::make_shared<Impl>()) {
+  if (!fs::is_directory(dir)) throw Error(dir.string() + ": model directory not found");
+  Impl& m = *impl_;
+  m.dir = dir;
+  m.config = load_model_config(dir / "config.json");
+  m.weights = open_weight_files(dir);
+  std::vector<std::string> missing, unexpected;
+  for (const auto& s : expected_tensors(m.config)) {
+    const std::string stored = stored_tensor_name(m.config, s.name, m.weights.file_of_tensor);
+    m.stored_name[s.name] = stored;
+    if (!m.weights.file_of_tensor.count(stored)) {
+      missing.push_back(stored);
+      continue;
+    }
+    const SafetensorsFile& file = m.weights.files[m.weights.file_of_tensor.at(stored)];
+    if (file.find(stored)->shape != s.shape)
+      throw Error(file.path().string() + ": tensor '" + stored + "' has shape " + shape_text(file.find(stored)->shape) +
+                  ", but config.json implies " + shape_text(s.shape));
   }
   std::set<std::string> used;
-  for (const auto& [slot, stored] : stored_name) used.insert(stored);
-  for (const auto& [name, slot] : weights.file_of_tensor)
-    if (!used.count(name) && !(config.multimodal_text_tower && is_vision_tensor(name))) unexpected.push_back(name);
+  for (const auto& [slot, stored] : m.stored_name) used.insert(stored);
+  for (const auto& [name, slot] : m.weights.file_of_tensor)
+    if (!used.count(name) && !(m.config.multimodal_text_tower && is_vision_tensor(name))) unexpected.push_back(name);
   if (!missing.empty())
     throw Error(dir.string() + ": " + std::to_string(missing.size()) + " tensor(s) that config.json (" +
-                config.architecture_name + ") requires are missing: " + name_list(missing));
+                m.config.architecture_name + ") requires are missing: " + name_list(missing));
   if (!unexpected.empty())
-    throw Error(dir.string() + ": unexpected tensor(s) not used by " + config.architecture_name +
+    throw Error(dir.string() + ": unexpected tensor(s) not used by " + m.config.architecture_name +
                 " with this config: " + name_list(unexpected));
+}
 
+const ModelConfig& PretrainedWeights::config() const { return impl_->config; }
+
+const SafetensorsFile& PretrainedWeights::file_of(const std::string& slot, std::string& stored) const {
+  auto it = impl_->stored_name.find(slot);
+  if (it == impl_->stored_name.end()) throw Error(impl_->dir.string() + ": the model has no tensor '" + slot + "'");
+  stored = it->second;
+  return impl_->weights.files[impl_->weights.file_of_tensor.at(stored)];
+}
+
+at::Tensor PretrainedWeights::read(const std::string& slot) const {
+  std::string stored;
+  const SafetensorsFile& file = file_of(slot, stored);
+  return file.load(stored);
+}
+
+at::Tensor PretrainedWeights::read_range(const std::string& slot, int64_t begin, int64_t end) const {
+  std::string stored;
+  const SafetensorsFile& file = file_of(slot, stored);
+  return file.load_range(stored, begin, end);
+}
+
+std::unique_ptr<Transformer> load_pretrained(const fs::path& dir, const LoadOptions& options) {
+  const PretrainedWeights source(dir);
   TransformerWeights w;
-  for (const WeightSlot& slot : weight_slots(config, w)) {
+  for (const WeightSlot& slot : weight_slots(source.config(), w)) {
     throw_if_stop_requested(dir.string() + ": loading");
-    const std::string& name = stored_name.at(slot.name);
-    const SafetensorsFile& file = weights.files[weights.file_of_tensor.at(name)];
-    const SafetensorsEntry* entry = file.find(name);
-    if (entry->shape != slot.shape)
-      throw Error(file.path().string() + ": tensor '" + name + "' has shape " + shape_text(entry->shape) +
-                  ", but config.json implies " + shape_text(slot.shape));
-    *slot.tensor = file.load(name).to(options.device, options.dtype).requires_grad_(options.requires_grad);
+    *slot.tensor = source.read(slot.name).to(options.device, options.dtype).requires_grad_(options.requires_grad);
   }
-  return std::make_unique<Transformer>(config, std::move(w));
+  return std::make_unique<Transformer>(source.config(), std::move(w));
 }
 
 void save_pretrained(Transformer& model, const fs::path& out_dir, const SaveOptions& options) {
+  std::map<std::string, at::Tensor*> by_name;
+  for (const WeightSlot& s : weight_slots(model.config(), model.weights())) by_name[s.name] = s.tensor;
+  save_pretrained_streamed(
+      model.config(), [&](const TensorSpec& spec) { return *by_name.at(spec.name); }, out_dir, options);
+}
+
+void save_pretrained_streamed(const ModelConfig& config, const std::function<at::Tensor(const TensorSpec&)>& fetch,
+                              const fs::path& out_dir, const SaveOptions& options) {
   if (options.dtype != at::kFloat && options.dtype != at::kBFloat16)
     throw Error(out_dir.string() + ": export dtype must be float32 or bfloat16");
   if (fs::exists(out_dir) && !(fs::is_directory(out_dir) && directory_is_empty(out_dir)))
@@ -172,44 +258,8 @@ void save_pretrained(Transformer& model, const fs::path& out_dir, const SaveOpti
                 " (is the output directory writable?)");
   try {
     const std::string dtype_name = options.dtype == at::kFloat ? "float32" : "bfloat16";
-    write_text_file_atomically(staging / "config.json", model_config_to_json(model.config(), dtype_name));
-
-    std::vector<std::vector<std::pair<std::string, at::Tensor>>> shards(1);
-    int64_t shard_bytes = 0;
-    std::optional<Progress> progress;
-    if (options.show_progress)
-      progress.emplace("export " + out_dir.filename().string(), "tensors",
-                       static_cast<int64_t>(expected_tensors(model.config()).size()));
-    model.for_each_parameter([&](const std::string& name, at::Tensor& t) {
-      if (options.stop_on_signal) throw_if_stop_requested(out_dir.string());
-      if (progress) progress->advance();
-      at::Tensor cpu = t.detach().to(at::kCPU, options.dtype);
-      const int64_t bytes = cpu.numel() * cpu.element_size();
-      if (options.max_shard_bytes > 0 && shard_bytes > 0 && shard_bytes + bytes > options.max_shard_bytes) {
-        shards.emplace_back();
-        shard_bytes = 0;
-      }
-      shards.back().emplace_back(name, cpu);
-      shard_bytes += bytes;
-    });
-    const std::map<std::string, std::string> metadata{{"format", "pt"}};
-    if (shards.size() == 1) {
-      write_safetensors(staging / "model.safetensors", shards[0], metadata);
-    } else {
-      json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", json::object()}};
-      int64_t total = 0;
-      for (size_t i = 0; i < shards.size(); ++i) {
-        char file[64];
-        std::snprintf(file, sizeof(file), "model-%05zu-of-%05zu.safetensors", i + 1, shards.size());
-        write_safetensors(staging / file, shards[i], metadata);
-        for (const auto& [name, t] : shards[i]) {
-          index["weight_map"][name] = file;
-          total += t.numel() * t.element_size();
-        }
-      }
-      index["metadata"]["total_size"] = total;
-      write_text_file_atomically(staging / "model.safetensors.index.json", index.dump(2) + "\n");
-    }
+    write_text_file_atomically(staging / "config.json", model_config_to_json(config, dtype_name));
+    write_weight_files(config, fetch, staging, out_dir.filename().string(), options);
     if (!options.tokenizer_source_dir.empty())
       for (const std::string& name : tokenizer_file_names()) {
         const fs::path src = options.tokenizer_source_dir / name;

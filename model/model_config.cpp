@@ -259,6 +259,8 @@ ModelConfig load_model_config(const std::filesystem::path& config_json) {
 
 std::string model_config_to_json(const ModelConfig& c, const std::string& dtype_name) {
   json j = c.source_json.empty() ? json::object() : json::parse(c.source_json);
+  // transformers finds the class by model_type; a config written by hand may leave it out.
+  if (!j.contains("model_type")) j["model_type"] = architecture_model_type(c.architecture);
   if (c.source_json.empty()) {
     j["architectures"] = {c.architecture_name};
     j["model_type"] = architecture_model_type(c.architecture);

@@ -205,25 +205,45 @@ at::Tensor SafetensorsFile::load(const std::string& name) const {
   return t;
 }
 
+at::Tensor SafetensorsFile::load_range(const std::string& name, int64_t begin, int64_t end) const {
+  const SafetensorsEntry* e = find(name);
+  if (e == nullptr) throw Error(path_.string() + ": no tensor named '" + name + "'");
+  const auto element = static_cast<int64_t>(c10::elementSize(scalar_type_of(e->dtype)));
+  const auto numel = static_cast<int64_t>((e->end - e->begin) / element);
+  if (begin < 0 || end < begin || end > numel)
+    throw Error(path_.string() + ": elements [" + std::to_string(begin) + ", " + std::to_string(end) +
+                ") asked of tensor '" + name + "', which has " + std::to_string(numel));
+  at::Tensor t = at::empty({end - begin}, at::TensorOptions().dtype(scalar_type_of(e->dtype)));
+  std::memcpy(t.data_ptr(), file_->data() + data_start_ + e->begin + begin * element, (end - begin) * element);
+  return t;
+}
+
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
+  std::vector<SafetensorsSpec> specs;
+  for (const auto& [name, tensor] : tensors) specs.push_back({name, tensor.scalar_type(), tensor.sizes().vec()});
+  write_safetensors_streamed(
+      path, specs, [&](size_t i) { return tensors[i].second; }, metadata);
+}
+
+void write_safetensors_streamed(const std::filesystem::path& path, const std::vector<SafetensorsSpec>& specs,
+                                const std::function<at::Tensor(size_t)>& produce,
+                                const std::map<std::string, std::string>& metadata) {
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
-  std::vector<at::Tensor> contiguous;
   uint64_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
-    const std::string dtype = dtype_name(tensor.scalar_type());
+  for (const SafetensorsSpec& spec : specs) {
+    const std::string dtype = dtype_name(spec.dtype);
     if (dtype.empty())
-      throw Error(path.string() + ": tensor '" + name + "' has dtype " +
-                  std::string(c10::toString(tensor.scalar_type())) +
+      throw Error(path.string() + ": tensor '" + spec.name + "' has dtype " + std::string(c10::toString(spec.dtype)) +
                   "; only float32, float16 and bfloat16 can be written");
-    if (header.contains(name)) throw Error(path.string() + ": tensor '" + name + "' given twice");
-    at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
-    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
-    header[name] = {{"dtype", dtype}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    if (header.contains(spec.name)) throw Error(path.string() + ": tensor '" + spec.name + "' given twice");
+    uint64_t numel = 1;
+    for (int64_t d : spec.shape) numel *= static_cast<uint64_t>(d);
+    const uint64_t bytes = numel * c10::elementSize(spec.dtype);
+    header[spec.name] = {{"dtype", dtype}, {"shape", spec.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
-    contiguous.push_back(std::move(t));
   }
   std::string header_text = header.dump();
   // Pad with spaces so the data section starts 8-byte aligned, as HF's writer does.
@@ -232,7 +252,14 @@ void write_safetensors(const std::filesystem::path& path,
   write_file_atomically(path, [&](std::FILE* f) {
     write_all(f, &header_len, 8, path);
     write_all(f, header_text.data(), header_text.size(), path);
-    for (const auto& t : contiguous) write_all(f, t.data_ptr(), t.numel() * t.element_size(), path);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const at::Tensor t = produce(i).detach().to(at::kCPU).contiguous();
+      if (t.scalar_type() != specs[i].dtype || t.sizes().vec() != specs[i].shape)
+        throw Error(path.string() + ": tensor '" + specs[i].name + "' is " +
+                    std::string(c10::toString(t.scalar_type())) + " " + c10::str(t.sizes()) + ", its header says " +
+                    std::string(c10::toString(specs[i].dtype)) + " " + c10::str(at::IntArrayRef(specs[i].shape)));
+      write_all(f, t.data_ptr(), t.numel() * t.element_size(), path);
+    }
   });
 }
 

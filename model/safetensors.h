@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,6 +44,9 @@ class SafetensorsFile {
 
   // Copies tensor `name` out of the mapping into a new CPU tensor of its stored dtype.
   at::Tensor load(const std::string& name) const;
+  // Elements [begin, end) of tensor `name` in row-major order, as a 1-D CPU tensor: only those
+  // bytes are read (a rank loading its shard of a model never touches the rest).
+  at::Tensor load_range(const std::string& name, int64_t begin, int64_t end) const;
 
  private:
   std::filesystem::path path_;
@@ -58,5 +62,17 @@ class SafetensorsFile {
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+
+// The same, one tensor at a time: the header is written from `specs` (name, dtype, shape), then
+// produce(i) is asked for tensor i, checked against its spec and written before the next is
+// asked for, so memory holds one tensor however large the file.
+struct SafetensorsSpec {
+  std::string name;
+  c10::ScalarType dtype;
+  std::vector<int64_t> shape;
+};
+void write_safetensors_streamed(const std::filesystem::path& path, const std::vector<SafetensorsSpec>& specs,
+                                const std::function<at::Tensor(size_t)>& produce,
+                                const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace symtune

@@ -13,6 +13,7 @@
 #include "model/fused_elementwise.h"
 #include "model/rope.h"
 #include "model/varlen_attention.h"
+#include "model/weight_gatherer.h"
 
 namespace symtune {
 namespace {
@@ -41,8 +42,39 @@ Transformer::Transformer(ModelConfig config, TransformerWeights weights)
   if (static_cast<int64_t>(weights_.blocks.size()) != config_.num_layers)
     throw Error("transformer: " + std::to_string(weights_.blocks.size()) + " blocks of weights for " +
                 std::to_string(config_.num_layers) + " layers");
+  if (!weights_.embed_VxC.defined()) throw Error("transformer: no embedding weights");
+  device_ = weights_.embed_VxC.device();
+  dtype_ = weights_.embed_VxC.scalar_type();
   compute_rope_frequencies(device());
   resolve_kernels();
+}
+
+Transformer::Transformer(ModelConfig config, c10::Device device, at::ScalarType dtype, WeightGatherer* gatherer)
+    : config_(std::move(config)), device_(device), dtype_(dtype), gatherer_(gatherer) {
+  weights_.blocks.resize(config_.num_layers);
+  compute_rope_frequencies(device_);
+  resolve_kernels();
+}
+
+void Transformer::release_gathered_weights() {
+  if (gatherer_) gatherer_->release_outer(weights_);
+}
+
+at::Tensor Transformer::run_block(int64_t i, const at::Tensor& x,
+                                  const std::function<at::Tensor(const at::Tensor&)>& block,
+                                  const std::vector<at::Tensor>& checkpoint_params) {
+  const bool checkpoint = activation_checkpointing_ && at::GradMode::is_enabled();
+  if (!gatherer_) return checkpoint ? checkpointed(block, x, checkpoint_params) : block(x);
+  BlockWeights& w = weights_.blocks[i];
+  WeightGatherer* g = gatherer_;
+  // Gathered inside the block function, so the recomputation in backward gathers again; the
+  // gradients then reach the shards through the gather.
+  auto gathered = [g, i, &w, block](const at::Tensor& in) {
+    g->gather_block(i, w);
+    at::Tensor out = block(in);
+    return g->after_block(i, w, out);
+  };
+  return checkpoint ? checkpointed(gathered, x, g->block_leaves(i)) : gathered(x);
 }
 
 void Transformer::compute_rope_frequencies(c10::Device device) {
@@ -136,6 +168,8 @@ void Transformer::to(c10::Device device, at::ScalarType dtype) {
     const bool grad = t.requires_grad();
     t = t.detach().to(device, dtype).requires_grad_(grad);
   });
+  device_ = device;
+  dtype_ = dtype;
   compute_rope_frequencies(device);
   resolve_kernels();
 }
@@ -307,9 +341,10 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
   // The tensors each block reads, so a checkpointed block's recomputation gets their gradients.
   std::vector<std::vector<at::Tensor>> block_parameters(config_.num_layers);
-  if (activation_checkpointing_)
+  if (activation_checkpointing_ && !gatherer_)
     for (const WeightSlot& s : weight_slots(config_, weights_))
       if (s.layer >= 0) block_parameters[s.layer].push_back(*s.tensor);
+  if (gatherer_) gatherer_->gather_outer(weights_);
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
     const BlockWeights& w = weights_.blocks[i];
@@ -318,11 +353,7 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
     auto block = [this, &w, ctx, norm](const at::Tensor& in) {
       return mlp_block(config_, w, attention_block(w, in, ctx, norm), norm, ctx.fused_elementwise);
     };
-    if (activation_checkpointing_ && at::GradMode::is_enabled()) {
-      x = checkpointed(block, x, block_parameters[i]);
-    } else {
-      x = block(x);
-    }
+    x = run_block(i, x, block, block_parameters[i]);
   }
   return rms_norm(x, weights_.final_norm_C);
 }
@@ -387,13 +418,17 @@ at::Tensor Transformer::hidden_states_cached(const at::Tensor& tokens_BT, KVCach
   const LayerRopes ropes(rope_frequencies_for(positions_BT), sliding_inv_freq_, positions_BT, dtype(),
                          config_.rope.attention_factor);
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
+  if (gatherer_) gatherer_->gather_outer(weights_);
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
     BlockContext ctx{&config_,           ropes.of(config_, i),       layouts->of(config_, i), std::nullopt,
                      fused_elementwise_, config_.layer_uses_rope(i), &cache.keys_BKSD[i],     &cache.values_BKSD[i],
                      cache.length};
-    x = mlp_block(config_, weights_.blocks[i], attention_block(weights_.blocks[i], x, ctx, norm), norm,
-                  ctx.fused_elementwise);
+    const BlockWeights& w = weights_.blocks[i];
+    auto block = [this, &w, ctx, norm](const at::Tensor& in) {
+      return mlp_block(config_, w, attention_block(w, in, ctx, norm), norm, ctx.fused_elementwise);
+    };
+    x = run_block(i, x, block, {});
   }
   cache.length += T;
   return rms_norm(x, weights_.final_norm_C);

@@ -22,6 +22,10 @@
 #include "model/weights.h"
 
 namespace symtune {
+class WeightGatherer;
+}
+
+namespace symtune {
 
 // Several examples packed into one row: each token attends only to earlier tokens of its
 // own segment, and rotary positions restart at 0 for each example.
@@ -56,6 +60,9 @@ struct KVCache {
 class Transformer {
  public:
   Transformer(ModelConfig config, TransformerWeights weights);
+  // A model whose weights are fetched layer by layer from `gatherer` (model/weight_gatherer.h),
+  // which must outlive it; at rest its weights are undefined.
+  Transformer(ModelConfig config, c10::Device device, at::ScalarType dtype, WeightGatherer* gatherer);
 
   // Fresh weights for training from scratch (model/weights.h: init_random_weights).
   static TransformerWeights random_weights(const ModelConfig& config, uint64_t seed, at::ScalarType dtype) {
@@ -72,8 +79,12 @@ class Transformer {
 
   // Moves and casts every parameter; keeps requires_grad.
   void to(c10::Device device, at::ScalarType dtype);
-  c10::Device device() const { return weights_.embed_VxC.device(); }
-  at::ScalarType dtype() const { return weights_.embed_VxC.scalar_type(); }
+  c10::Device device() const { return device_; }
+  at::ScalarType dtype() const { return dtype_; }
+  bool gathers_weights() const { return gatherer_ != nullptr; }
+  // Drops the gathered embedding, final norm and head (after a step's backward, after an
+  // evaluation); nothing without a gatherer.
+  void release_gathered_weights();
 
   // Recompute each block in backward instead of keeping its activations.
   void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
@@ -114,8 +125,16 @@ class Transformer {
   void resolve_kernels();
   bool use_varlen_attention(const std::optional<PackedRows>& packing, int64_t T) const;
 
+  // Block i on x: gathered first when the weights are sharded, and recomputed in backward
+  // under activation checkpointing.
+  at::Tensor run_block(int64_t i, const at::Tensor& x, const std::function<at::Tensor(const at::Tensor&)>& block,
+                       const std::vector<at::Tensor>& checkpoint_params);
+
   ModelConfig config_;
   TransformerWeights weights_;
+  c10::Device device_ = c10::Device(c10::kCPU);
+  at::ScalarType dtype_ = at::kFloat;
+  WeightGatherer* gatherer_ = nullptr;
   at::Tensor inv_freq_;          // fp32 [rotary dims / 2]
   at::Tensor long_inv_freq_;     // longrope's long factors; undefined for other rope types
   at::Tensor sliding_inv_freq_;  // Gemma 3's sliding layers; undefined when they share inv_freq_

@@ -133,10 +133,16 @@ Adafactor::Adafactor(std::vector<NamedParameter> params, AdafactorOptions option
 Adafactor::~Adafactor() = default;
 Adafactor::Adafactor(Adafactor&&) noexcept = default;
 
-double Adafactor::rate(std::optional<double> lr) const {
-  const AdafactorOptions& o = options_;
+double Adafactor::rate(std::optional<double> lr) const { return rate_at(options_, step_ + 1, lr); }
+
+double Adafactor::beta2_at(const AdafactorOptions& options, int64_t t) {
+  const double decay_t = std::max<double>(1.0, static_cast<double>(t - options.step_offset));
+  return 1.0 - std::pow(decay_t, options.decay_rate);
+}
+
+double Adafactor::rate_at(const AdafactorOptions& o, int64_t step, std::optional<double> lr) {
   if (o.relative_step) {
-    const double t = static_cast<double>(step_ + 1);
+    const double t = static_cast<double>(step);
     return std::min(o.warmup_init ? 1e-6 * t : 1e-2, 1.0 / std::sqrt(t));
   }
   if (!lr && !o.lr)
@@ -150,8 +156,7 @@ double Adafactor::step(std::optional<double> lr) {
   at::NoGradGuard no_grad;
   const double rho = rate(lr);
   ++step_;
-  const double decay_t = std::max<double>(1.0, static_cast<double>(step_ - options_.step_offset));
-  const double beta2 = 1.0 - std::pow(decay_t, options_.decay_rate);
+  const double beta2 = beta2_at(options_, step_);
   for (auto& g : groups_) {
     std::vector<int64_t> active;  // members with a gradient; the others keep their statistics
     for (size_t k = 0; k < g->members.size(); ++k)

@@ -71,6 +71,9 @@ class Adafactor {
   // when factored, nullopt when not. Public so the rule can be tested and documented.
   static std::optional<std::pair<int64_t, int64_t>> factored_dims_for(at::IntArrayRef shape,
                                                                       const AdafactorOptions& options);
+  // rho_t and beta2_t of step t (counted from 1), shared with the sharded optimizer.
+  static double rate_at(const AdafactorOptions& options, int64_t t, std::optional<double> lr);
+  static double beta2_at(const AdafactorOptions& options, int64_t t);
 
  private:
   struct Group;

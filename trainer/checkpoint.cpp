@@ -81,6 +81,39 @@ std::vector<fs::path> remove_stale_partials(const fs::path& checkpoints_dir) {
   return removed;
 }
 
+std::string checkpoint_step_name(int64_t step) { return step_name(step); }
+std::string checkpoint_partial_suffix() { return partial_suffix(); }
+
+fs::path publish_checkpoint(const fs::path& checkpoints_dir, const fs::path& staging, int64_t step,
+                            const json& trainer_state, int64_t keep_last) {
+  const fs::path final_dir = checkpoints_dir / step_name(step);
+  // Test hook: widen the window between the files and the marker so that kills can be aimed
+  // at it (tests/python/test_trainer.py, test_sharding.py).
+  if (const char* pause = std::getenv("SYMTUNE_DEBUG_CHECKPOINT_PAUSE_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(pause)));
+  json state = trainer_state;
+  state["format_version"] = kCheckpointFormatVersion;
+  state["step"] = step;
+  write_text_file_atomically(staging / "trainer_state.json", state.dump(2) + "\n");
+  write_text_file_atomically(staging / "COMPLETE", "step " + std::to_string(step) + "\n");
+  fsync_directory(staging);
+  if (fs::exists(final_dir)) {
+    // Re-saving a step (a resumed run ending where the last one stopped): keep the old until
+    // the new is complete, then swap.
+    const fs::path old = checkpoints_dir / (step_name(step) + ".old" + partial_suffix());
+    fs::rename(final_dir, old);
+    fs::rename(staging, final_dir);
+    remove_tree(old);
+  } else {
+    fs::rename(staging, final_dir);
+  }
+  fsync_directory(checkpoints_dir);
+  auto all = complete_checkpoints(checkpoints_dir);
+  for (size_t i = 0; i + static_cast<size_t>(keep_last) < all.size(); ++i)
+    if (all[i].second != final_dir) remove_tree(all[i].second);
+  return final_dir;
+}
+
 fs::path save_checkpoint(const fs::path& checkpoints_dir, int64_t step, Transformer& model, const Adafactor& optimizer,
                          const json& trainer_state, const fs::path& tokenizer_source_dir, int64_t keep_last) {
   std::error_code ec;
@@ -105,27 +138,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, int64_t step, Transfor
     }
     write_safetensors(staging / "optimizer.safetensors", tensors,
                       {{"format", "symtune-adafactor"}, {"step", std::to_string(optimizer_step)}});
-    // Test hook: widen the window between the files and the marker so that kills can be aimed
-    // at it (tests/python/test_trainer.py).
-    if (const char* pause = std::getenv("SYMTUNE_DEBUG_CHECKPOINT_PAUSE_MS"))
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(pause)));
-    json state = trainer_state;
-    state["format_version"] = kCheckpointFormatVersion;
-    state["step"] = step;
-    write_text_file_atomically(staging / "trainer_state.json", state.dump(2) + "\n");
-    write_text_file_atomically(staging / "COMPLETE", "step " + std::to_string(step) + "\n");
-    fsync_directory(staging);
-    if (fs::exists(final_dir)) {
-      // Re-saving a step (a resumed run ending where the last one stopped): keep the old until
-      // the new is complete, then swap.
-      const fs::path old = checkpoints_dir / (step_name(step) + ".old" + partial_suffix());
-      fs::rename(final_dir, old);
-      fs::rename(staging, final_dir);
-      remove_tree(old);
-    } else {
-      fs::rename(staging, final_dir);
-    }
-    fsync_directory(checkpoints_dir);
+    return publish_checkpoint(checkpoints_dir, staging, step, trainer_state, keep_last);
   } catch (const fs::filesystem_error& e) {
     remove_tree(staging);
     throw Error(final_dir.string() + ": checkpoint not written: " + e.what());
@@ -133,10 +146,6 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, int64_t step, Transfor
     remove_tree(staging);
     throw Error(final_dir.string() + ": checkpoint not written (the previous checkpoints are intact): " + e.what());
   }
-  auto all = complete_checkpoints(checkpoints_dir);
-  for (size_t i = 0; i + static_cast<size_t>(keep_last) < all.size(); ++i)
-    if (all[i].second != final_dir) remove_tree(all[i].second);
-  return final_dir;
 }
 
 std::optional<fs::path> latest_checkpoint(const fs::path& checkpoints_dir) {

@@ -32,6 +32,16 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_d
                                       const Adafactor& optimizer, const nlohmann::json& trainer_state,
                                       const std::filesystem::path& tokenizer_source_dir, int64_t keep_last);
 
+// The pieces a checkpoint writer of another layout (trainer/sharded_checkpoint.h) shares:
+// "step_00000123", the staging suffix ".partial-<host>-<pid>" of this process, and the end of
+// every save: trainer_state.json and the COMPLETE marker written into the staging folder, then
+// renamed into place, and old checkpoints beyond keep_last removed.
+std::string checkpoint_step_name(int64_t step);
+std::string checkpoint_partial_suffix();
+std::filesystem::path publish_checkpoint(const std::filesystem::path& checkpoints_dir,
+                                         const std::filesystem::path& staging, int64_t step,
+                                         const nlohmann::json& trainer_state, int64_t keep_last);
+
 // Removes the .partial folders whose writer is gone (a process of this host that no longer
 // exists); leaves those of live processes and of other hosts. Returns what it removed.
 std::vector<std::filesystem::path> remove_stale_partials(const std::filesystem::path& checkpoints_dir);

@@ -1,5 +1,6 @@
 #include "trainer/communicator.h"
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
@@ -14,10 +15,29 @@ namespace {
 std::string where(const LaunchEnv& env) {
   return "rank " + std::to_string(env.rank) + "/" + std::to_string(env.world_size);
 }
+
+c10::intrusive_ptr<c10d::Backend> make_backend(const c10::intrusive_ptr<c10d::Store>& store, const LaunchEnv& env,
+                                               bool cuda, std::chrono::milliseconds timeout) {
+  if (cuda) {
+#ifdef USE_C10D_NCCL
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.world_size, options);
+#else
+    throw Error(where(env) +
+                ": a multi-GPU run needs ProcessGroupNCCL, and this build has none (build against a "
+                "CUDA LibTorch with USE_C10D_NCCL)");
+#endif
+  }
+  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+  options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.world_size, options);
+}
+
 }  // namespace
 
 Communicator::Communicator(const LaunchEnv& env, bool cuda, std::chrono::milliseconds timeout)
-    : env_(env), timeout_(timeout) {
+    : env_(env), timeout_(timeout), cuda_(cuda) {
   if (env_.launcher == "single process") return;
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<uint16_t>(env_.master_port);
@@ -25,34 +45,65 @@ Communicator::Communicator(const LaunchEnv& env, bool cuda, std::chrono::millise
   store_options.numWorkers = static_cast<size_t>(env_.world_size);
   store_options.waitWorkers = true;
   store_options.timeout = timeout_;
-  c10::intrusive_ptr<c10d::Store> store;
   try {
-    store = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, store_options);
+    store_ = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, store_options);
   } catch (const std::exception& e) {
     throw Error(where(env_) + ": rendezvous at " + env_.master_addr + ":" + std::to_string(env_.master_port) +
                 " failed within " + std::to_string(timeout_.count() / 1000) + " s: " + e.what());
   }
-  if (cuda) {
-#ifdef USE_C10D_NCCL
-    auto options = c10d::ProcessGroupNCCL::Options::create();
-    options->timeout = timeout_;
-    backend_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env_.rank, env_.world_size, options);
-    return;
-#else
-    throw Error(where(env_) +
-                ": a multi-GPU run needs ProcessGroupNCCL, and this build has none (build against a "
-                "CUDA LibTorch with USE_C10D_NCCL)");
-#endif
+  backend_ = make_backend(store_, env_, cuda_, timeout_);
+}
+
+Communicator::Communicator(const LaunchEnv& env, std::chrono::milliseconds timeout,
+                           c10::intrusive_ptr<c10d::Store> store, bool cuda)
+    : env_(env), timeout_(timeout), cuda_(cuda), store_(std::move(store)) {
+  backend_ = make_backend(store_, env_, cuda_, timeout_);
+}
+
+std::unique_ptr<Communicator> Communicator::subgroup(const std::string& name, const std::vector<int>& members) const {
+  LaunchEnv env = env_;
+  env.world_size = static_cast<int>(members.size());
+  env.rank = -1;
+  for (size_t i = 0; i < members.size(); ++i)
+    if (members[i] == env_.rank) env.rank = static_cast<int>(i);
+  if (env.rank < 0) throw Error(where(env_) + ": not a member of process group '" + name + "'");
+  if (!store_) {  // one process without a launcher: the group is itself
+    env.rank = 0;
+    env.world_size = 1;
+    return std::unique_ptr<Communicator>(new Communicator(env, cuda_, timeout_));
   }
-  auto options = c10d::ProcessGroupGloo::Options::create(timeout_);
-  options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-  backend_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store, env_.rank, env_.world_size, options);
+  auto store = c10::make_intrusive<c10d::PrefixStore>("group/" + name, store_);
+  return std::unique_ptr<Communicator>(new Communicator(env, timeout_, store, cuda_));
+}
+
+void Communicator::count(Kind kind, const at::Tensor& whole, double factor) {
+  const double n = world_size();
+  traffic_[kind] += factor * (n - 1) / n * static_cast<double>(whole.numel() * whole.element_size());
+}
+
+c10::intrusive_ptr<c10d::Work> Communicator::all_gather_async(at::Tensor& out, at::Tensor& in) {
+  if (!backend_) {
+    out.copy_(in);
+    return {};
+  }
+  count(kAllGather, out, 1);
+  return backend_->_allgather_base(out, in);
+}
+
+c10::intrusive_ptr<c10d::Work> Communicator::reduce_scatter_sum_async(at::Tensor& out, at::Tensor& in) {
+  if (!backend_) {
+    out.copy_(in);
+    return {};
+  }
+  count(kReduceScatter, in, 1);
+  return backend_->_reduce_scatter_base(out, in);
 }
 
 Communicator::~Communicator() = default;
 
 c10::intrusive_ptr<c10d::Work> Communicator::all_reduce_sum_async(at::Tensor& t) {
   if (!backend_) return {};
+  count(kAllReduce, t, 2);
   std::vector<at::Tensor> tensors{t};
   return backend_->allreduce(tensors);
 }

@@ -96,7 +96,18 @@ const ConfigTable<TrainSection>& train_table() {
           .flag("overlap_allreduce", &T::overlap_allreduce, "start each bucket's all-reduce during backward")
           .flag("log_all_ranks", &T::log_all_ranks, "also write train.rank<N>.log for ranks other than 0")
           .flag("tensorboard", &T::tensorboard,
-                "write TensorBoard event files to <output_dir>/tb (rank 0; a new file each run segment)");
+                "write TensorBoard event files to <output_dir>/tb (rank 0; a new file each run segment)")
+          .choice("sharding", &T::sharding,
+                  {{"none", T::Sharding::kNone}, {"full", T::Sharding::kFull}, {"hybrid", T::Sharding::kHybrid}},
+                  "none: every rank holds the whole model; full: weights, gradients and optimizer state split over "
+                  "all ranks; hybrid: split within groups of shard_group_size ranks, replicated across groups")
+          .integer("shard_group_size", &T::shard_group_size, {0, 1'000'000},
+                   "hybrid sharding: ranks per shard group (usually a node's GPUs); 0 = the launcher's ranks per node")
+          .flag("reshard_after_forward", &T::reshard_after_forward,
+                "sharding: free a block's gathered weights after its forward and gather them again for its backward "
+                "(off: keep them, more memory and one all-gather less per block)")
+          .flag("prefetch_gather", &T::prefetch_gather,
+                "sharding: start the next block's all-gather while the current block computes");
   return table;
 }
 

@@ -54,6 +54,12 @@ struct TrainSection {
   bool overlap_allreduce = true;
   bool log_all_ranks = false;
   bool tensorboard = true;  // <output_dir>/tb/events.out.tfevents.* (rank 0)
+  // Sharded data parallelism (trainer/sharded_training.h): weights, gradients and optimizer
+  // state split over the ranks (full) or over groups of shard_group_size ranks (hybrid).
+  enum class Sharding { kNone, kFull, kHybrid } sharding = Sharding::kNone;
+  int64_t shard_group_size = 0;  // hybrid: ranks per shard group; 0 = the ranks of one node
+  bool reshard_after_forward = true;
+  bool prefetch_gather = true;
 };
 
 struct EvalSection {

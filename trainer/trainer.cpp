@@ -28,6 +28,7 @@
 #include "trainer/communicator.h"
 #include "trainer/gradient_sync.h"
 #include "trainer/metrics.h"
+#include "trainer/sharded_training.h"
 
 namespace symtune {
 namespace fs = std::filesystem;
@@ -36,16 +37,25 @@ using json = nlohmann::json;
 Trainer::~Trainer() = default;
 
 fs::path Trainer::save() {
+  const json state = {{"step", step_},
+                      {"data_next_batch", stream_->next_batch()},
+                      {"skipped_updates", skipped_total_},
+                      {"consecutive_nonfinite", consecutive_nonfinite_}};
+  const auto t0 = std::chrono::steady_clock::now();
+  if (sharded_) {  // every rank writes its shards
+    const fs::path dir =
+        sharded_->save(run_dir_ / "checkpoints", step_, state, tokenizer_dir_, config_.train.keep_checkpoints);
+    log_->info("checkpoint {} (sharded, written in {:.2f} s)", dir.string(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return dir;
+  }
   comm_->barrier();  // every rank has finished the step being saved
   fs::path dir;
   if (comm_->rank() == 0) {
-    json state = {{"step", step_},
-                  {"data_next_batch", stream_->next_batch()},
-                  {"skipped_updates", skipped_total_},
-                  {"consecutive_nonfinite", consecutive_nonfinite_}};
     dir = save_checkpoint(run_dir_ / "checkpoints", step_, *model_, *optimizer_, state, tokenizer_dir_,
                           config_.train.keep_checkpoints);
-    log_->info("checkpoint {}", dir.string());
+    log_->info("checkpoint {} (written in {:.2f} s)", dir.string(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   comm_->barrier();  // nobody runs ahead of a checkpoint that is still being written
   return dir;
@@ -98,6 +108,8 @@ at::Tensor Trainer::micro_batch_loss_sum(const DeviceBatch& b) {
 Trainer::StepResult Trainer::train_step() {
   const auto t0 = std::chrono::steady_clock::now();
   StepResult r;
+  comm_->reset_traffic();
+  if (sharded_) sharded_->reset_traffic();
   Batch batch;
   if (prefetcher_) {
     batch = prefetcher_->next();
@@ -135,12 +147,15 @@ Trainer::StepResult Trainer::train_step() {
       part = part * std::numeric_limits<float>::quiet_NaN();
     if (sync_) sync_->set_syncing(start + n >= batch.rows);  // communicate on the last micro-step only
     (part / static_cast<double>(std::max<int64_t>(r.target_tokens, 1))).backward();
+    model_->release_gathered_weights();
     loss_sum += part.detach();
   }
   if (sync_) sync_->finish();
+  if (sharded_) sharded_->finish_gradients();
   comm_->all_reduce_sum(loss_sum);
-  std::vector<at::Tensor> params = model_->parameters();
-  const at::Tensor norm = clip_grad_norm(params, config_.train.clip_grad_norm);
+  std::vector<at::Tensor> params = sharded_ ? std::vector<at::Tensor>{} : model_->parameters();
+  const at::Tensor norm = sharded_ ? sharded_->clip_grad_norm(config_.train.clip_grad_norm)
+                                   : clip_grad_norm(params, config_.train.clip_grad_norm);
   r.loss = loss_sum.item<double>() / std::max<int64_t>(r.target_tokens, 1);
   r.grad_norm = norm.item<double>();
 
@@ -151,12 +166,15 @@ Trainer::StepResult Trainer::train_step() {
   } else {
     // The schedule counts training steps; without one the optimizer's own rule applies. Either
     // way the rate logged is the one the optimizer reports it applied.
-    r.lr = optimizer_->step(config_.schedule_given ? std::optional<double>(config_.schedule.lr_at(step_ + 1))
-                                                   : std::nullopt);
+    const auto lr = config_.schedule_given ? std::optional<double>(config_.schedule.lr_at(step_ + 1)) : std::nullopt;
+    r.lr = sharded_ ? sharded_->optimizer_step(lr) : optimizer_->step(lr);
     consecutive_nonfinite_ = 0;
   }
   for (auto& p : params) p.mutable_grad().reset();
+  if (sharded_) sharded_->zero_grad();
   ++step_;
+  for (double b : comm_->traffic_bytes()) r.comm_bytes += b;
+  if (sharded_) r.comm_bytes += sharded_->traffic_bytes();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
@@ -177,6 +195,7 @@ void Trainer::log_step(const StepResult& r) {
                  {"tokens_per_s", tps},
                  {"row_tokens", r.row_tokens},
                  {"step_ms", 1e3 * r.seconds},
+                 {"comm_bytes", r.comm_bytes},
                  {"target_tokens", r.target_tokens},
                  {"examples", r.examples},
                  {"skipped", r.skipped},
@@ -218,6 +237,7 @@ json Trainer::evaluate() {
     }
     record["icl_accuracy_mean"] = sum / std::max<size_t>(eval_source_->datasets().size(), 1);
   }
+  model_->release_gathered_weights();
   log_->info("eval at step {}: held-out loss {} | symbol-label ICL accuracy {}", step_,
              record.contains("heldout_loss") ? fmt::format("{:.4f}", record["heldout_loss"].get<double>()) : "-",
              record.contains("icl_accuracy") ? record["icl_accuracy"].dump() : "-");

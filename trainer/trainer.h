@@ -35,6 +35,7 @@ class TensorBoardEventFile;
 struct Batch;
 class Communicator;
 class GradientSync;
+class ShardedTraining;
 struct LaunchEnv;
 
 class Trainer {
@@ -58,6 +59,7 @@ class Trainer {
  private:
   struct StepResult {
     double loss = 0, grad_norm = 0, seconds = 0;
+    double comm_bytes = 0;  // sent and received by this rank in the step's collectives (ring volumes)
     double lr = std::numeric_limits<double>::quiet_NaN();  // as the optimizer applied it; NaN for a skipped step
     int64_t target_tokens = 0, tokens = 0, examples = 0;
     int64_t row_tokens =
@@ -72,6 +74,8 @@ class Trainer {
   void evaluate_unless_stopped();
   std::filesystem::path save();
   void restore(const std::filesystem::path& checkpoint);
+  void restore_by_ranges(const std::filesystem::path& checkpoint);
+  void restore_whole(const std::filesystem::path& checkpoint);
 
   // Construction, step by step (each needs the ones before it).
   void setup_distributed(const LaunchEnv& env);  // device, communicator
@@ -104,7 +108,8 @@ class Trainer {
   void record_metrics(const nlohmann::json& record);
   void setup_tensorboard();
   std::unique_ptr<Communicator> comm_;
-  std::unique_ptr<GradientSync> sync_;  // when more than one rank
+  std::unique_ptr<GradientSync> sync_;        // when more than one rank, unsharded
+  std::unique_ptr<ShardedTraining> sharded_;  // train.sharding full or hybrid: replaces optimizer_ and sync_
   int64_t step_ = 0, skipped_total_ = 0, consecutive_nonfinite_ = 0;
   double tokens_per_s_ema_ = 0;
 };

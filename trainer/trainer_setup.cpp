@@ -31,6 +31,8 @@
 #include "trainer/launch_env.h"
 #include "trainer/memory_plan.h"
 #include "trainer/metrics.h"
+#include "trainer/sharded_checkpoint.h"
+#include "trainer/sharded_training.h"
 
 namespace symtune {
 namespace fs = std::filesystem;
@@ -90,12 +92,20 @@ void Trainer::setup_run_dir() {
 void Trainer::setup_model() {
   const at::ScalarType dtype = resolve_dtype(config_.model.dtype, device_);
   tokenizer_spec_ = config_.data.tokenizer;
-  if (!config_.model.path.empty()) {
+  if (config_.model.path.empty() && tokenizer_spec_.empty())
+    throw Error("data.tokenizer: a model initialised by symtune needs a tokenizer (\"bytes\" or a tokenizer.model)");
+  if (config_.train.sharding != TrainSection::Sharding::kNone) {
+    const ModelConfig mc = config_.model.path.empty()
+                               ? parse_model_config(config_.model.init_config.dump(), "model.init_config")
+                               : load_model_config(fs::path(config_.model.path) / "config.json");
+    if (tokenizer_spec_.empty()) tokenizer_spec_ = config_.model.path;
+    sharded_ = std::make_unique<ShardedTraining>(config_, *comm_, mc, device_, dtype);
+    sharded_->load_weights(config_);
+    model_ = sharded_->release_model();
+  } else if (!config_.model.path.empty()) {
     model_ = load_pretrained(config_.model.path, {dtype, device_, /*requires_grad=*/true});
     if (tokenizer_spec_.empty()) tokenizer_spec_ = config_.model.path;
   } else {
-    if (tokenizer_spec_.empty())
-      throw Error("data.tokenizer: a model initialised by symtune needs a tokenizer (\"bytes\" or a tokenizer.model)");
     ModelConfig mc = parse_model_config(config_.model.init_config.dump(), "model.init_config");
     model_ = std::make_unique<Transformer>(mc, Transformer::random_weights(mc, config_.model.init_seed, at::kFloat));
     model_->to(device_, dtype);
@@ -114,14 +124,19 @@ void Trainer::check_memory_plan() {
   using Mode = ModelSection::Checkpointing;
   const bool checkpointing = config_.model.activation_checkpointing == Mode::kOn ||
                              (config_.model.activation_checkpointing == Mode::kAuto && device_.is_cuda());
-  const MemoryPlan plan = plan_training_memory(mc, dtype, config_, comm_->world_size(), checkpointing);
+  const int64_t group = shard_group_size_for(config_.train, comm_->world_size(), comm_->env().local_world_size);
+  const MemoryPlan plan = plan_training_memory(mc, dtype, config_, comm_->world_size(), checkpointing, group);
   const auto host = host_memory();
+  auto advice = [&](int64_t available) {
+    return sharding_advice(mc, dtype, config_, comm_->world_size(), checkpointing, available);
+  };
   if (device_.is_cuda()) {
-    if (const auto memory = device_memory(device_)) require_memory_fits(plan, memory->free_bytes, device_.str(), false);
+    if (const auto memory = device_memory(device_))
+      require_memory_fits(plan, memory->free_bytes, device_.str(), false, advice(memory->free_bytes));
     if (host && static_cast<double>(plan.batch_bytes) > 0.9 * static_cast<double>(host->free_bytes))
       require_memory_fits(MemoryPlan{0, 0, 0, 0, 0, plan.batch_bytes}, host->free_bytes, "this machine", true);
   } else if (host) {
-    require_memory_fits(plan, host->free_bytes, "this machine", true);
+    require_memory_fits(plan, host->free_bytes, "this machine", true, advice(host->free_bytes));
   }
   memory_plan_ = plan.describe();
 }
@@ -137,6 +152,11 @@ void Trainer::setup_tokenizer() {
 }
 
 void Trainer::setup_optimizer() {
+  if (sharded_) {
+    sharded_->make_optimizer(config_.optimizer);
+    choose_activation_checkpointing(comm_->world_size());
+    return;
+  }
   std::vector<NamedParameter> params;
   model_->for_each_parameter([&](const std::string& name, at::Tensor& t) { params.push_back({name, t}); });
   optimizer_ = std::make_unique<Adafactor>(params, config_.optimizer);
@@ -147,7 +167,7 @@ void Trainer::setup_optimizer() {
 // but a checkpoint read from a slow shared disk should not be trusted blindly), then gradients
 // are summed in buckets during backward.
 void Trainer::setup_data_parallel() {
-  if (!comm_->distributed()) return;
+  if (!comm_->distributed() || sharded_) return;  // sharded ranks each read their own part
   std::vector<at::Tensor> weights = model_->parameters();
   {
     at::NoGradGuard no_grad;
@@ -190,7 +210,11 @@ void Trainer::log_setup(const LaunchEnv& env) {
   log_->info("model {} ({} parameters, {} on {}), tokenizer {} ({} tokens)", mc.architecture_name, mc.num_parameters(),
              c10::toString(model_->dtype()), device_.str(), tokenizer_spec_, tokenizer_->vocab_size());
   for (const std::string& fallback : model_->kernel_fallbacks()) log_->info("kernels auto: {}", fallback);
-  if (comm_->distributed())
+  if (sharded_)
+    log_->info("sharded data parallel ({}): {} ranks ({}), {}",
+               config_.train.sharding == TrainSection::Sharding::kFull ? "full" : "hybrid", comm_->world_size(),
+               env.launcher, sharded_->describe());
+  else if (comm_->distributed())
     log_->info("data parallel: {} ranks ({}), {} gradient buckets of {} MiB, all-reduce {}", comm_->world_size(),
                env.launcher, sync_->num_buckets(), config_.train.bucket_mib,
                config_.train.overlap_allreduce ? "overlapped with backward" : "after backward");
@@ -211,8 +235,12 @@ void Trainer::choose_activation_checkpointing(int64_t world_size) {
     const int64_t rows = config_.data.rows_per_batch / std::max<int64_t>(world_size, 1);
     const int64_t micro = config_.train.micro_batch_rows > 0 ? std::min(config_.train.micro_batch_rows, rows) : rows;
     int64_t gradient_bytes = 0;
-    for (const auto& p : model_->parameters()) gradient_bytes += p.numel() * p.element_size();
-    if (world_size > 1) gradient_bytes *= 2;  // the all-reduce buckets hold another copy
+    if (sharded_) {
+      gradient_bytes = sharded_->held_bytes() + 3 * sharded_->largest_gathered_bytes();  // shards, a unit's buffers
+    } else {
+      for (const auto& p : model_->parameters()) gradient_bytes += p.numel() * p.element_size();
+      if (world_size > 1) gradient_bytes *= 2;  // the all-reduce buckets hold another copy
+    }
     const CheckpointingDecision d = decide_activation_checkpointing(
         model_->config(), micro * config_.data.row_tokens(), c10::elementSize(model_->dtype()),
         model_->uses_fused_rms_norm(), gradient_bytes, memory->free_bytes, memory->total_bytes);
@@ -226,13 +254,61 @@ void Trainer::choose_activation_checkpointing(int64_t world_size) {
     log_->info("activation checkpointing {} (auto): activations of a micro-batch ~{:.1f} GiB, {:.1f} GiB available",
                on ? "on" : "off", d.activation_gib, d.available_gib);
   }
-  model_->set_activation_checkpointing(on);
+  if (sharded_) sharded_->set_activation_checkpointing(on);
+  else model_->set_activation_checkpointing(on);
 }
 
 // The checkpoint's weights into the configured model, matched by name: a checkpoint of another
 // model (other layer count, width, head) is refused naming the first tensor that differs.
 void Trainer::restore(const fs::path& checkpoint) {
   const json state = read_trainer_state(checkpoint);
+  if (sharded_ || fs::exists(checkpoint / "manifest.json")) {
+    restore_by_ranges(checkpoint);
+  } else {
+    restore_whole(checkpoint);
+  }
+  const std::string where = (checkpoint / "trainer_state.json").string();
+  uint64_t next_batch = 0;
+  if (!read_value(state, "step", step_, where) || !read_value(state, "data_next_batch", next_batch, where))
+    throw Error(where + ": 'step' and 'data_next_batch' are required");
+  stream_->seek(next_batch);
+  read_value(state, "skipped_updates", skipped_total_, where);
+  read_value(state, "consecutive_nonfinite", consecutive_nonfinite_, where);
+  log_->info("resumed from {} at step {}", checkpoint.string(), step_);
+}
+
+// Any checkpoint into a sharded run, or a sharded checkpoint into an unsharded one: tensor by
+// tensor through the ranges the run needs (trainer/sharded_checkpoint.h).
+void Trainer::restore_by_ranges(const fs::path& checkpoint) {
+  const CheckpointReader reader(checkpoint);
+  if (sharded_) {
+    sharded_->restore(reader);
+    return;
+  }
+  at::NoGradGuard no_grad;
+  model_->for_each_parameter([&](const std::string& name, at::Tensor& t) {
+    if (reader.weight_shape(name) != t.sizes().vec())
+      throw Error(checkpoint.string() + ": parameter '" + name + "' has shape " +
+                  c10::str(at::IntArrayRef(reader.weight_shape(name))) + ", the configured model's is " +
+                  c10::str(t.sizes()) + " (was the model configuration changed since this checkpoint?)");
+    t.copy_(reader.read_weight(name, 0, t.numel()).view(t.sizes()));
+  });
+  std::map<std::string, at::Tensor> state{{"step", at::scalar_tensor(reader.optimizer_step(), at::kLong)}};
+  for (const std::string& key : reader.state_keys()) {
+    const auto shape = reader.state_shape(key);
+    int64_t numel = 1;
+    for (int64_t d : shape) numel *= d;
+    state[key] = reader.read_state(key, 0, numel).view(shape);
+  }
+  try {
+    optimizer_->load_state_dict(state);
+  } catch (const Error& e) {
+    throw Error(checkpoint.string() + ": " + e.what());
+  }
+}
+
+// An unsharded checkpoint into an unsharded run: the weights matched by name.
+void Trainer::restore_whole(const fs::path& checkpoint) {
   auto saved = load_pretrained(checkpoint / "model", {model_->dtype(), model_->device(), false});
   std::map<std::string, at::Tensor> saved_by_name;
   saved->for_each_parameter([&](const std::string& name, at::Tensor& t) { saved_by_name[name] = t; });
@@ -258,14 +334,6 @@ void Trainer::restore(const fs::path& checkpoint) {
   } catch (const Error& e) {
     throw Error((checkpoint / "optimizer.safetensors").string() + ": " + e.what());
   }
-  const std::string where = (checkpoint / "trainer_state.json").string();
-  uint64_t next_batch = 0;
-  if (!read_value(state, "step", step_, where) || !read_value(state, "data_next_batch", next_batch, where))
-    throw Error(where + ": 'step' and 'data_next_batch' are required");
-  stream_->seek(next_batch);
-  read_value(state, "skipped_updates", skipped_total_, where);
-  read_value(state, "consecutive_nonfinite", consecutive_nonfinite_, where);
-  log_->info("resumed from {} at step {}", checkpoint.string(), step_);
 }
 
 }  // namespace symtune
