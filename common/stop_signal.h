@@ -27,7 +27,19 @@ void install_stop_signal_handlers();
 bool stop_requested();
 // The signal that asked to stop (SIGTERM or SIGINT), 0 when none did.
 int stop_signal();
-// Throws Interrupted ("<what>: interrupted by SIGTERM") once a stop was requested.
+// Throws Interrupted ("<what>: interrupted by SIGTERM") once a stop was requested, unless a
+// StopDeferral is alive.
 void throw_if_stop_requested(const std::string& what);
+
+// While one exists (in any thread), throw_if_stop_requested() does not throw: the ranks of a
+// multi-process run must stop at the same point of their collectives, so they finish what they
+// are doing and decide together (the trainer all-reduces stop_requested() between steps).
+class StopDeferral {
+ public:
+  StopDeferral();
+  ~StopDeferral();
+  StopDeferral(const StopDeferral&) = delete;
+  StopDeferral& operator=(const StopDeferral&) = delete;
+};
 
 }  // namespace symtune

@@ -9,6 +9,15 @@
 #include "optim/adafactor.h"
 
 namespace symtune {
+namespace {
+// splitmix64's finaliser: distinct (seed, step, tensor, piece) tuples get unrelated streams.
+uint64_t mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+}  // namespace
 
 // Per parameter: its factoring, the state, and what a step carries between its phases.
 struct ShardedAdafactor::Slot {
@@ -17,7 +26,7 @@ struct ShardedAdafactor::Slot {
   int64_t first_row = 0, local_rows = 0, lead = 0;      // the piece's rows, and its offset in the first
   int64_t stats_offset = 0;                             // in the statistics vector
   at::Tensor row_state, col_state, v, m;                // fp32
-  at::Tensor grad32, update;                            // during a step
+  at::Tensor grad;                                      // during a step: the caller's, not a copy
   double alpha = 0;
   // The piece's values inside whole rows [local_rows x cols], zeros around it.
   at::Tensor padded(const at::Tensor& piece) const {
@@ -75,10 +84,10 @@ at::Tensor ShardedAdafactor::begin_step(const std::vector<at::Tensor>& grads, st
   for (size_t k = 0; k < params_.size(); ++k) {
     Slot& s = *slots_[k];
     const ShardedParameter& p = params_[k];
-    s.grad32 = grads[k].defined() ? grads[k].to(at::kFloat) : at::zeros({p.end - p.begin}, stats.options());
+    s.grad = grads[k];
     if (p.end == p.begin) continue;
     if (s.factored) {
-      const at::Tensor sq = s.padded(at::square(s.grad32));
+      const at::Tensor sq = s.padded(at::square(grad32(k)));
       stats.narrow(0, s.stats_offset + s.first_row, s.local_rows).copy_(sq.sum(1));
       stats.narrow(0, s.stats_offset + s.rows, s.cols).copy_(sq.sum(0));
     }
@@ -105,20 +114,33 @@ at::Tensor ShardedAdafactor::continue_step(const at::Tensor& summed) {
           summed.narrow(0, s.stats_offset + s.rows, s.cols) / static_cast<double>(s.rows) + o.eps1;
       s.row_state.mul_(beta2_).add_(hf_order ? row_mean : col_mean, 1.0 - beta2_);
       s.col_state.mul_(beta2_).add_(hf_order ? col_mean : row_mean, 1.0 - beta2_);
-      if (p.end == p.begin) continue;
-      const at::Tensor r = (s.row_state / s.row_state.mean()).rsqrt_();
-      const at::Tensor c = s.col_state.rsqrt();
-      const at::Tensor factor = hf_order ? r.narrow(0, s.first_row, s.local_rows).unsqueeze(1) * c.unsqueeze(0)
-                                         : c.narrow(0, s.first_row, s.local_rows).unsqueeze(1) * r.unsqueeze(0);
-      s.update = factor.reshape({-1}).narrow(0, s.lead, p.end - p.begin) * s.grad32;
-    } else {
-      if (p.end == p.begin) continue;
-      s.v.mul_(beta2_).add_(at::square(s.grad32).add_(o.eps1), 1.0 - beta2_);
-      s.update = s.v.rsqrt() * s.grad32;
+    } else if (p.end > p.begin) {
+      s.v.mul_(beta2_).add_(at::square(grad32(k)).add_(o.eps1), 1.0 - beta2_);
     }
-    squares[static_cast<int64_t>(k)] = at::square(s.update).sum();
+    // The update is formed again in finish_step rather than kept: one tensor's temporaries at a
+    // time, not an fp32 copy of every piece.
+    if (p.end > p.begin) squares[static_cast<int64_t>(k)] = at::square(unclipped_update(k)).sum();
   }
   return squares;
+}
+
+at::Tensor ShardedAdafactor::grad32(size_t k) const {
+  const ShardedParameter& p = params_[k];
+  const at::Tensor& g = slots_[k]->grad;
+  return g.defined() ? g.to(at::kFloat) : at::zeros({p.end - p.begin}, p.value.options().dtype(at::kFloat));
+}
+
+// G / sqrt(R C / mean(R)) or G / sqrt(V) for the piece, from the statistics of this step.
+at::Tensor ShardedAdafactor::unclipped_update(size_t k) const {
+  const Slot& s = *slots_[k];
+  const ShardedParameter& p = params_[k];
+  if (!s.factored) return s.v.rsqrt().mul_(grad32(k));
+  const bool hf_order = s.factored->first == 1;
+  const at::Tensor r = (s.row_state / s.row_state.mean()).rsqrt_();
+  const at::Tensor c = s.col_state.rsqrt();
+  const at::Tensor factor = hf_order ? r.narrow(0, s.first_row, s.local_rows).unsqueeze(1) * c.unsqueeze(0)
+                                     : c.narrow(0, s.first_row, s.local_rows).unsqueeze(1) * r.unsqueeze(0);
+  return factor.reshape({-1}).narrow(0, s.lead, p.end - p.begin) * grad32(k);
 }
 
 double ShardedAdafactor::finish_step(const at::Tensor& summed_squares) {
@@ -131,7 +153,7 @@ double ShardedAdafactor::finish_step(const at::Tensor& summed_squares) {
     const ShardedParameter& p = params_[k];
     if (p.end == p.begin) continue;
     const double rms = std::sqrt(squares[static_cast<int64_t>(k)].item<double>() / static_cast<double>(s.numel));
-    at::Tensor update = s.update.mul_(s.alpha / std::max(1.0, rms / o.clip_threshold));
+    at::Tensor update = unclipped_update(k).mul_(s.alpha / std::max(1.0, rms / o.clip_threshold));
     if (o.beta1) {
       s.m.mul_(*o.beta1).add_(update, 1.0 - *o.beta1);
       update = s.m;
@@ -140,9 +162,8 @@ double ShardedAdafactor::finish_step(const at::Tensor& summed_squares) {
     if (o.weight_decay != 0.0) x.add_(x * (-o.weight_decay * (o.weight_decay_scaled_by_lr ? s.alpha : 1.0)));
     x.sub_(update);
     write_back(k, x);
-    s.update.reset();
-    s.grad32.reset();
   }
+  for (auto& s : slots_) s->grad.reset();
   return rho_;
 }
 
@@ -159,8 +180,8 @@ void ShardedAdafactor::write_back(size_t k, const at::Tensor& x32) {
   at::Tensor target = params_[k].value;
   if (target.scalar_type() == at::kBFloat16 && options_.stochastic_rounding) {
     at::Generator gen = at::globalContext().defaultGenerator(target.device()).clone();
-    gen.set_current_seed(options_.seed * 1000003ull + static_cast<uint64_t>(step_) * 7919ull + k * 131ull +
-                         static_cast<uint64_t>(params_[k].begin));
+    gen.set_current_seed(
+        mix(mix(mix(options_.seed ^ mix(static_cast<uint64_t>(step_))) ^ k) ^ static_cast<uint64_t>(params_[k].begin)));
     at::Tensor bits = x32.contiguous().view(at::kInt);
     at::Tensor noise =
         at::randint(0, 1 << 16, x32.sizes(), gen, at::TensorOptions().dtype(at::kInt).device(x32.device()));

@@ -67,6 +67,8 @@ class ShardedAdafactor {
 
  private:
   struct Slot;
+  at::Tensor grad32(size_t k) const;
+  at::Tensor unclipped_update(size_t k) const;
   void write_back(size_t k, const at::Tensor& value32);
 
   AdafactorOptions options_;

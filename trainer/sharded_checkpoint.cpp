@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/error.h"
@@ -175,9 +176,16 @@ struct CheckpointReader::Impl {
   bool sharded = false;
   json manifest;
   mutable std::map<int64_t, SafetensorsFile> rank_files;
-  std::unique_ptr<PretrainedWeights> pretrained;    // unsharded: model/
-  std::unique_ptr<SafetensorsFile> optimizer_file;  // unsharded: optimizer.safetensors
-  int64_t optimizer_step = 0;
+  std::unique_ptr<PretrainedWeights> pretrained;            // unsharded: model/
+  mutable std::unique_ptr<SafetensorsFile> optimizer_file;  // unsharded: optimizer.safetensors, opened when asked
+  int64_t manifest_step = 0;
+
+  // Not opened up front: exporting a checkpoint needs only its weights.
+  const SafetensorsFile& optimizer() const {
+    if (!optimizer_file)
+      optimizer_file = std::make_unique<SafetensorsFile>(SafetensorsFile::open(dir / "optimizer.safetensors"));
+    return *optimizer_file;
+  }
 
   const json& entry(const char* section, const std::string& name) const {
     const json& table = std::string(section) == "weights" ? manifest["weights"] : manifest["optimizer"]["entries"];
@@ -220,11 +228,6 @@ CheckpointReader::CheckpointReader(const fs::path& checkpoint) : impl_(std::make
   m.sharded = fs::exists(checkpoint / "manifest.json");
   if (!m.sharded) {
     m.pretrained = std::make_unique<PretrainedWeights>(checkpoint / "model");
-    m.optimizer_file = std::make_unique<SafetensorsFile>(SafetensorsFile::open(checkpoint / "optimizer.safetensors"));
-    auto it = m.optimizer_file->metadata().find("step");
-    if (it == m.optimizer_file->metadata().end())
-      throw Error(m.optimizer_file->path().string() + ": metadata has no optimizer 'step'");
-    m.optimizer_step = std::stoll(it->second);
     return;
   }
   const fs::path path = checkpoint / "manifest.json";
@@ -235,7 +238,8 @@ CheckpointReader::CheckpointReader(const fs::path& checkpoint) : impl_(std::make
       throw Error("format " + m.manifest.value("format", json()).dump() + " version " +
                   m.manifest.value("format_version", json()).dump() + ", this symtune reads symtune-sharded " +
                   std::to_string(kShardedFormatVersion));
-    m.optimizer_step = m.manifest.at("optimizer").at("step").get<int64_t>();
+    m.manifest_step = m.manifest.at("optimizer").at("step").get<int64_t>();
+    if (m.manifest_step < 0) throw Error("optimizer step " + std::to_string(m.manifest_step));
     for (const char* section : {"weights", "optimizer"}) {
       const json& table =
           std::string(section) == "weights" ? m.manifest.at("weights") : m.manifest["optimizer"].at("entries");
@@ -265,7 +269,15 @@ CheckpointReader::CheckpointReader(const fs::path& checkpoint) : impl_(std::make
 CheckpointReader::~CheckpointReader() = default;
 bool CheckpointReader::sharded() const { return impl_->sharded; }
 const fs::path& CheckpointReader::path() const { return impl_->dir; }
-int64_t CheckpointReader::optimizer_step() const { return impl_->optimizer_step; }
+int64_t CheckpointReader::optimizer_step() const {
+  if (impl_->sharded) return impl_->manifest_step;
+  const SafetensorsFile& file = impl_->optimizer();
+  auto it = file.metadata().find("step");
+  const std::string text = it == file.metadata().end() ? "" : it->second;
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    throw Error(file.path().string() + ": metadata 'step' must be a step count, found '" + text + "'");
+  return std::stoll(text);
+}
 
 std::vector<int64_t> CheckpointReader::weight_shape(const std::string& name) const {
   if (!impl_->sharded) {
@@ -283,28 +295,28 @@ at::Tensor CheckpointReader::read_weight(const std::string& name, int64_t begin,
 }
 
 bool CheckpointReader::has_state(const std::string& key) const {
-  if (!impl_->sharded) return impl_->optimizer_file->find(key) != nullptr;
+  if (!impl_->sharded) return impl_->optimizer().find(key) != nullptr;
   return impl_->manifest["optimizer"]["entries"].contains(key);
 }
 
 std::vector<int64_t> CheckpointReader::state_shape(const std::string& key) const {
   if (!impl_->sharded) {
-    const SafetensorsEntry* e = impl_->optimizer_file->find(key);
-    if (e == nullptr) throw Error(impl_->optimizer_file->path().string() + ": no optimizer state '" + key + "'");
+    const SafetensorsEntry* e = impl_->optimizer().find(key);
+    if (e == nullptr) throw Error(impl_->optimizer().path().string() + ": no optimizer state '" + key + "'");
     return e->shape;
   }
   return impl_->entry("optimizer", key).at("shape").get<std::vector<int64_t>>();
 }
 
 at::Tensor CheckpointReader::read_state(const std::string& key, int64_t begin, int64_t end) const {
-  if (!impl_->sharded) return impl_->optimizer_file->load_range(key, begin, end);
+  if (!impl_->sharded) return impl_->optimizer().load_range(key, begin, end);
   return impl_->assemble(impl_->entry("optimizer", key), key, begin, end);
 }
 
 std::vector<std::string> CheckpointReader::state_keys() const {
   std::vector<std::string> keys;
   if (!impl_->sharded) {
-    for (const auto& e : impl_->optimizer_file->entries()) keys.push_back(e.name);
+    for (const auto& e : impl_->optimizer().entries()) keys.push_back(e.name);
   } else {
     for (auto it = impl_->manifest["optimizer"]["entries"].begin(); it != impl_->manifest["optimizer"]["entries"].end();
          ++it)

@@ -48,7 +48,8 @@ class ShardedModel : public WeightGatherer {
   at::Tensor grad_piece(size_t tensor) const;  // the same of the shard's .grad (undefined before backward)
 
   // Off: gathered blocks stay whole until their backward (more memory, no second gather).
-  // Without effect under activation checkpointing, where nothing is kept anyway.
+  // Under activation checkpointing it must be off (ShardedTraining sees to it): the first forward
+  // keeps nothing, and freeing in the recomputation would only gather the block a third time.
   void set_reshard_after_forward(bool on) { reshard_after_forward_ = on; }
   void set_prefetch(bool on) { prefetch_ = on; }
 

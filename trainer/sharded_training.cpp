@@ -44,8 +44,11 @@ ShardedTraining::ShardedTraining(const TrainConfig& config, Communicator& world,
                                  c10::Device device, at::ScalarType dtype)
     : world_(world), group_size_(shard_group_size_for(config.train, world.world_size(), world.env().local_world_size)) {
   const int64_t rank = world.rank(), n = world.world_size();
-  shard_group_ =
-      world.subgroup("shard" + std::to_string(rank / group_size_), members_of_shard_group(rank, group_size_));
+  // Full sharding's group is the world itself (no second communicator); hybrid's are subgroups.
+  if (group_size_ < n)
+    owned_shard_group_ =
+        world.subgroup("shard" + std::to_string(rank / group_size_), members_of_shard_group(rank, group_size_));
+  shard_group_ = owned_shard_group_ ? owned_shard_group_.get() : &world;
   if (n > group_size_)
     replica_group_ =
         world.subgroup("replica" + std::to_string(rank % group_size_), members_of_replica_group(rank, group_size_, n));
@@ -98,17 +101,12 @@ void ShardedTraining::set_activation_checkpointing(bool on) {
 void ShardedTraining::finish_gradients() {
   if (!replica_group_) return;
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> grads;
+  // Unit by unit, so at most one unit's fp32 copy exists beside the gradients.
   for (at::Tensor& s : weights_->shards()) {
     if (!s.grad().defined()) s.mutable_grad() = at::zeros_like(s);
-    grads.push_back(s.grad().to(at::kFloat));
-  }
-  at::Tensor flat = at::cat(grads);
-  replica_group_->all_reduce_sum(flat);
-  int64_t offset = 0;
-  for (at::Tensor& s : weights_->shards()) {
-    s.mutable_grad().copy_(flat.narrow(0, offset, s.numel()));
-    offset += s.numel();
+    at::Tensor g = s.grad().to(at::kFloat);
+    replica_group_->all_reduce_sum(g);
+    if (!g.is_same(s.grad())) s.mutable_grad().copy_(g);
   }
 }
 
@@ -163,14 +161,15 @@ int64_t ShardedTraining::largest_gathered_bytes() const {
 
 double ShardedTraining::traffic_bytes() const {
   double bytes = 0;
-  for (const Communicator* c : {shard_group_.get(), replica_group_.get()})
+  // With full sharding the group is the world, whose traffic the trainer counts itself.
+  for (const Communicator* c : {owned_shard_group_.get(), replica_group_.get()})
     if (c)
       for (double b : c->traffic_bytes()) bytes += b;
   return bytes;
 }
 
 void ShardedTraining::reset_traffic() {
-  shard_group_->reset_traffic();
+  if (owned_shard_group_) owned_shard_group_->reset_traffic();
   if (replica_group_) replica_group_->reset_traffic();
 }
 

@@ -77,7 +77,8 @@ class ShardedTraining {
 
   Communicator& world_;
   int64_t group_size_;
-  std::unique_ptr<Communicator> shard_group_, replica_group_;
+  std::unique_ptr<Communicator> owned_shard_group_, replica_group_;
+  Communicator* shard_group_ = nullptr;  // the world with full sharding
   std::unique_ptr<ShardedModel> weights_;
   std::unique_ptr<Transformer> model_;
   Transformer* model_view_ = nullptr;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "common/device_memory.h"
 #include "common/error.h"
@@ -254,14 +255,27 @@ void Trainer::evaluate_unless_stopped() {
   }
 }
 
+// Whether the run stops here. In a multi-process run, a rank that got the signal alone must not
+// leave the others waiting in a collective: all ranks decide together, between steps.
+bool Trainer::stop_agreed() {
+  if (!comm_->distributed()) return stop_requested();
+  at::Tensor flag =
+      at::full({1}, stop_requested() ? 1.0 : 0.0, at::TensorOptions().dtype(at::kFloat).device(model_->device()));
+  comm_->all_reduce_sum(flag);
+  return flag.item<double>() > 0;
+}
+
 int64_t Trainer::run() {
   install_stop_signal_handlers();
+  std::optional<StopDeferral> together;  // batches and evaluations finish; stop_agreed() decides
+  if (comm_->distributed()) together.emplace();
   if (config_.eval.every > 0 && step_ == 0) evaluate_unless_stopped();
   if (config_.train.data_workers > 0) {
     const int workers = static_cast<int>(config_.train.data_workers);
     prefetcher_ = std::make_unique<BatchPrefetcher>(*stream_, stream_->next_batch(), workers, 2 * workers);
   }
-  while (step_ < config_.train.max_steps && !stop_requested()) {
+  bool stop = stop_agreed();
+  while (step_ < config_.train.max_steps && !stop) {
     StepResult r;
     try {
       r = train_step();
@@ -278,12 +292,13 @@ int64_t Trainer::run() {
     }
     if (config_.eval.every > 0 && step_ % config_.eval.every == 0 && step_ < config_.train.max_steps)
       evaluate_unless_stopped();
+    stop = stop_agreed();
     // No checkpoint in the middle of a run of skipped updates: the last good one stays newest.
     if (config_.train.checkpoint_every > 0 && step_ % config_.train.checkpoint_every == 0 &&
-        step_ < config_.train.max_steps && !stop_requested() && consecutive_nonfinite_ == 0)
+        step_ < config_.train.max_steps && !stop && consecutive_nonfinite_ == 0)
       save();
   }
-  if (stop_requested()) log_->info("stop requested: checkpointing at step {} and exiting", step_);
+  if (stop) log_->info("stop requested: checkpointing at step {} and exiting", step_);
   else if (config_.eval.every > 0) evaluate_unless_stopped();
   save();
   return step_;

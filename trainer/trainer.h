@@ -72,6 +72,7 @@ class Trainer {
   at::Tensor micro_batch_loss_sum(const DeviceBatch& rows);
   void log_step(const StepResult& r);
   void evaluate_unless_stopped();
+  bool stop_agreed();
   std::filesystem::path save();
   void restore(const std::filesystem::path& checkpoint);
   void restore_by_ranges(const std::filesystem::path& checkpoint);

@@ -293,12 +293,21 @@ void Trainer::restore_by_ranges(const fs::path& checkpoint) {
                   c10::str(t.sizes()) + " (was the model configuration changed since this checkpoint?)");
     t.copy_(reader.read_weight(name, 0, t.numel()).view(t.sizes()));
   });
-  std::map<std::string, at::Tensor> state{{"step", at::scalar_tensor(reader.optimizer_step(), at::kLong)}};
-  for (const std::string& key : reader.state_keys()) {
-    const auto shape = reader.state_shape(key);
-    int64_t numel = 1;
-    for (int64_t d : shape) numel *= d;
-    state[key] = reader.read_state(key, 0, numel).view(shape);
+  // The names and shapes this optimizer expects, checked before anything is read.
+  std::map<std::string, at::Tensor> state = optimizer_->state_dict();
+  if (reader.state_keys().size() + 1 != state.size())
+    throw Error(checkpoint.string() + ": " + std::to_string(reader.state_keys().size()) +
+                " optimizer state entries, this optimizer has " + std::to_string(state.size() - 1) +
+                " (beta1 or factoring changed since the checkpoint?)");
+  for (auto& [key, value] : state) {
+    if (key == "step") {
+      value = at::scalar_tensor(reader.optimizer_step(), at::kLong);
+      continue;
+    }
+    if (!reader.has_state(key) || reader.state_shape(key) != value.sizes().vec())
+      throw Error(checkpoint.string() + ": optimizer state '" + key +
+                  "' is missing or has another shape (was the model or the optimizer configuration changed?)");
+    value = reader.read_state(key, 0, value.numel()).view(value.sizes());
   }
   try {
     optimizer_->load_state_dict(state);

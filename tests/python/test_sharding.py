@@ -18,6 +18,7 @@ one process does. For the Llama:
   * a SIGKILL of rank 0 while it publishes a sharded checkpoint leaves the previous checkpoint
     complete: the other rank exits with an error, and a restart resumes from the previous one;
   * a rank that dies mid-step makes the two others exit non-zero within the collective timeout;
+  * a SIGTERM to one rank alone makes both checkpoint together and exit 0;
   * a shard group size that does not divide the ranks, and a model too large for this machine,
     are refused before training, the latter with the sharding that would fit.
 
@@ -330,6 +331,30 @@ def check_rank_death(tmp):
     procs[1].wait()
 
 
+def check_stop_on_one_rank(tmp):
+    """SIGTERM to one rank only: the ranks agree between steps, checkpoint together and exit 0."""
+    init = tiny_llama_init_config(tied=False)
+    run_dir = os.path.join(tmp, "stopped")
+    path = os.path.join(tmp, "stopped.json")
+    with open(path, "w") as f:
+        json.dump(config(run_dir, init, sharding="full", max_steps=100000, collective_timeout_s=20), f)
+    procs = start_ranks(path, 2)
+    time.sleep(6)
+    procs[1].send_signal(signal.SIGTERM)
+    try:
+        outs = [p.communicate(timeout=60) for p in procs]
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            p.kill()
+        check(False, "SIGTERM to rank 1 alone: both ranks exit", "still running after 60 s")
+        return
+    ckpt = last_checkpoint(run_dir) if os.path.isdir(os.path.join(run_dir, "checkpoints")) else ""
+    check([p.returncode for p in procs] == [0, 0] and "stop requested" in outs[0][0] and
+          os.path.exists(os.path.join(ckpt, "COMPLETE")),
+          f"SIGTERM to rank 1 alone: both ranks checkpoint together ({os.path.basename(ckpt)}) and exit 0",
+          outs[0][1][-300:] + outs[1][1][-300:])
+
+
 def check_refusals(tmp):
     init = tiny_llama_init_config(tied=False)
     _, codes, outs = run(tmp, "bad_group", 4, init, sharding="hybrid", shard_group_size=3)
@@ -356,6 +381,7 @@ def main():
         check_resume_and_export(tmp)
         check_kill_during_write(tmp)
         check_rank_death(tmp)
+        check_stop_on_one_rank(tmp)
         check_refusals(tmp)
     finish()
 
