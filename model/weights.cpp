@@ -1,5 +1,7 @@
 #include "model/weights.h"
 
+#include <map>
+
 #include <ATen/ATen.h>
 
 namespace symtune {
@@ -75,11 +77,12 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& config) {
   return specs;
 }
 
-TransformerWeights init_random_weights(const ModelConfig& config, uint64_t seed, at::ScalarType dtype) {
+void draw_random_weights(const ModelConfig& config, uint64_t seed,
+                         const std::function<void(const WeightSlot&, const at::Tensor&)>& take) {
   at::Generator gen = at::detail::createCPUGenerator(seed);
-  TransformerWeights weights;
+  TransformerWeights scratch;                                           // only for the slots' order, names and shapes
   const float norm_init = config.norm_weight_offset_one ? 0.0f : 1.0f;  // Gemma scales by (1 + w)
-  for (const WeightSlot& s : weight_slots(config, weights)) {
+  for (const WeightSlot& s : weight_slots(config, scratch)) {
     at::Tensor t;
     switch (s.role) {
       case WeightRole::kNorm:
@@ -92,8 +95,16 @@ TransformerWeights init_random_weights(const ModelConfig& config, uint64_t seed,
         t = at::empty(s.shape, at::kFloat).normal_(0.0, 0.02, gen);
         break;
     }
-    *s.tensor = t.to(dtype);
+    take(s, t);
   }
+}
+
+TransformerWeights init_random_weights(const ModelConfig& config, uint64_t seed, at::ScalarType dtype) {
+  TransformerWeights weights;
+  std::map<std::string, at::Tensor*> slot_of;
+  for (const WeightSlot& s : weight_slots(config, weights)) slot_of[s.name] = s.tensor;
+  draw_random_weights(config, seed,
+                      [&](const WeightSlot& s, const at::Tensor& t) { *slot_of.at(s.name) = t.to(dtype); });
   return weights;
 }
 

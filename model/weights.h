@@ -12,6 +12,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -68,5 +69,9 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
 // Gemma's (1 + w) norms), zero biases; drawn in fp32 in slot order, deterministic in `seed`,
 // then cast to `dtype`.
 TransformerWeights init_random_weights(const ModelConfig& config, uint64_t seed, at::ScalarType dtype);
+// The same draws, handed to take(slot, fp32 tensor) one tensor at a time (a rank of a sharded
+// run keeps its range of each and never holds the whole model).
+void draw_random_weights(const ModelConfig& config, uint64_t seed,
+                         const std::function<void(const WeightSlot&, const at::Tensor&)>& take);
 
 }  // namespace symtune

@@ -72,12 +72,14 @@ void ShardedTraining::load_weights(const TrainConfig& config) {
     weights_->fill([&](size_t k, int64_t b, int64_t e) { return source.read_range(layout.tensors()[k].name, b, e); });
     return;
   }
-  // Drawn whole in fp32 as an unsharded run draws them, so both start from the same weights.
-  TransformerWeights fresh = init_random_weights(*config_, config.model.init_seed, at::kFloat);
-  std::map<std::string, at::Tensor*> by_name;
-  for (const WeightSlot& s : weight_slots(*config_, fresh)) by_name[s.name] = s.tensor;
-  weights_->fill([&](size_t k, int64_t b, int64_t e) {
-    return by_name.at(layout.tensors()[k].name)->reshape({-1}).narrow(0, b, e - b);
+  // The draws of an unsharded run, one tensor at a time; each rank keeps its range of each.
+  std::map<std::string, size_t> index;
+  for (size_t k = 0; k < layout.tensors().size(); ++k) index[layout.tensors()[k].name] = k;
+  at::NoGradGuard no_grad;
+  draw_random_weights(*config_, config.model.init_seed, [&](const WeightSlot& slot, const at::Tensor& t) {
+    const size_t k = index.at(slot.name);
+    const TensorPiece p = layout.piece(k, weights_->rank());
+    if (p.size() > 0) weights_->piece(k).copy_(t.reshape({-1}).narrow(0, p.begin, p.size()));
   });
 }
 

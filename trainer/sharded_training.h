@@ -48,7 +48,8 @@ class ShardedTraining {
   int64_t group_size() const { return group_size_; }
 
   // Each rank reads only its ranges of the pretrained files; a model initialised from its config
-  // draws the whole model (deterministic in the seed) and keeps its ranges.
+  // draws the unsharded run's weights (deterministic in the seed) one tensor at a time and keeps
+  // its ranges.
   void load_weights(const TrainConfig& config);
   void make_optimizer(const AdafactorOptions& options);
   void set_activation_checkpointing(bool on);
