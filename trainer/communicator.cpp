@@ -1,5 +1,7 @@
 #include "trainer/communicator.h"
 
+#include <csignal>
+
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -39,6 +41,10 @@ c10::intrusive_ptr<c10d::Backend> make_backend(const c10::intrusive_ptr<c10d::St
 Communicator::Communicator(const LaunchEnv& env, bool cuda, std::chrono::milliseconds timeout)
     : env_(env), timeout_(timeout), cuda_(cuda) {
   if (env_.launcher == "single process") return;
+  // A peer that died closes its sockets; writing to one must fail as an error that names this
+  // rank (Gloo and the store throw), not kill the process with SIGPIPE, as Python-hosted PyTorch
+  // never sees it either.
+  std::signal(SIGPIPE, SIG_IGN);
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<uint16_t>(env_.master_port);
   store_options.isServer = env_.rank == 0;
