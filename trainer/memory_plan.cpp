@@ -58,13 +58,12 @@ MemoryPlan plan_training_memory(const ModelConfig& model, c10::ScalarType dtype,
   if (g > 1) {
     const ShardLayout layout(model, g);
     p.weight_bytes = p.gradient_bytes = layout.shard_elements() * element;
-    // The outer unit stays whole through the step; a block runs while the next is fetched, and
-    // a gathered block is briefly there twice (the received buffer and the tensors copied out of
-    // it); the largest unit's gradient is reduce-scattered from an fp32 copy beside autograd's.
+    // The outer unit stays whole through the step; a block runs while the next is fetched; the
+    // largest unit's gradient is reduce-scattered from an fp32 copy beside autograd's.
     int64_t outer = layout.units()[0].numel, block = 0;
     for (size_t u = 1; u < layout.units().size(); ++u) block = std::max(block, layout.units()[u].numel);
     const bool keeps_all = !config.train.reshard_after_forward && !activation_checkpointing;
-    const int64_t whole = keeps_all ? params + block : outer + block * (config.train.prefetch_gather ? 3 : 2);
+    const int64_t whole = keeps_all ? params : outer + block * (config.train.prefetch_gather ? 2 : 1);
     const int64_t unit = layout.largest_unit_elements();
     p.gathered_bytes = whole * element + unit * (4 + element);
   } else {

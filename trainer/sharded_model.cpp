@@ -27,7 +27,7 @@ struct UnitRef : torch::CustomClassHolder {
 struct GatherFunction : torch::autograd::Function<GatherFunction> {
   static variable_list forward(AutogradContext* ctx, c10::intrusive_ptr<UnitRef> ref, const at::Tensor& /*shard*/) {
     ctx->saved_data["unit"] = c10::IValue::make_capsule(ref);
-    return ref->model->gather_unit(ref->unit, /*copies=*/true);
+    return ref->model->gather_unit(ref->unit);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto ref = c10::static_intrusive_pointer_cast<UnitRef>(ctx->saved_data["unit"].toCapsule());
@@ -35,23 +35,24 @@ struct GatherFunction : torch::autograd::Function<GatherFunction> {
   }
 };
 
-// Frees a tensor's memory while autograd keeps the tensor itself (and its views) saved for
-// backward; refill_storage gives it memory and data back before that backward reads it.
+// Frees the memory of a gathered unit (one buffer, all its tensors views of it) while autograd
+// keeps the tensors saved for backward; refill_storage gives the buffer its memory and data back
+// before that backward reads it.
 void release_storage(const at::Tensor& t) {
   c10::StorageImpl* s = t.storage().unsafeGetStorageImpl();
   s->set_data_ptr_noswap(s->allocator()->allocate(0));
   s->set_nbytes(0);
 }
 
-void refill_storage(const at::Tensor& t, const at::Tensor& values) {
+void refill_storage(const at::Tensor& t, const at::Tensor& flat) {
   c10::StorageImpl* s = t.storage().unsafeGetStorageImpl();
-  const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
+  const size_t bytes = static_cast<size_t>(flat.numel()) * flat.element_size();
   s->set_data_ptr_noswap(s->allocator()->allocate(bytes));
   s->set_nbytes(bytes);
-  // Written through an alias of the storage, so the saved tensor's version does not change.
-  at::Tensor alias = at::empty({0}, t.options());
-  alias.set_(t.storage(), 0, {t.numel()}, {1});
-  alias.copy_(values.reshape({-1}));
+  // Written through an alias of the storage, so the saved tensors' version does not change.
+  at::Tensor alias = at::empty({0}, flat.options());
+  alias.set_(t.storage(), 0, {flat.numel()}, {1});
+  alias.copy_(flat);
 }
 
 }  // namespace
@@ -134,14 +135,13 @@ void ShardedModel::drain_prefetch() {
   pending_.reset();
 }
 
-std::vector<at::Tensor> ShardedModel::gather_unit(int64_t unit, bool copies) {
+// The unit's tensors as views of the one gathered buffer (after_block frees it whole).
+std::vector<at::Tensor> ShardedModel::gather_unit(int64_t unit) {
   const at::Tensor flat = fetch_flat(unit);
   std::vector<at::Tensor> out;
   for (size_t k : layout_.units()[unit].tensors) {
     const ShardedTensor& t = layout_.tensors()[k];
-    at::Tensor view = flat.narrow(0, t.offset, t.numel).view(t.shape);
-    // Copies own their memory, which after_block can free while autograd keeps the tensor.
-    out.push_back(copies ? view.clone() : view);
+    out.push_back(flat.narrow(0, t.offset, t.numel).view(t.shape));
   }
   return out;
 }
@@ -172,7 +172,7 @@ void ShardedModel::gather_outer(TransformerWeights&) {
   last_block_ = -1;
   if (outer_gathered_ && !at::GradMode::is_enabled()) return;
   if (at::GradMode::is_enabled()) assign(0, GatherFunction::apply(c10::make_intrusive<UnitRef>(this, 0), shards_[0]));
-  else assign(0, gather_unit(0, /*copies=*/false));
+  else assign(0, gather_unit(0));
   outer_gathered_ = true;
 }
 
@@ -186,7 +186,7 @@ void ShardedModel::gather_block(int64_t layer, BlockWeights&) {
   const int64_t unit = layer + 1;
   const bool backward = last_block_ >= layer;  // a checkpointed block recomputed in backward
   current_ = at::GradMode::is_enabled() ? GatherFunction::apply(c10::make_intrusive<UnitRef>(this, unit), shards_[unit])
-                                        : gather_unit(unit, /*copies=*/false);
+                                        : gather_unit(unit);
   assign(unit, current_);
   last_block_ = layer;
   prefetch(backward ? unit - 1 : unit + 1);
@@ -200,7 +200,7 @@ at::Tensor ShardedModel::after_block(int64_t layer, BlockWeights&, const at::Ten
   const bool recorded =
       at::GradMode::is_enabled() && output.requires_grad() && !gathered.empty() && gathered[0].requires_grad();
   if (!reshard_after_forward_ || !recorded) return output;
-  for (const at::Tensor& t : gathered) release_storage(t);
+  release_storage(gathered[0]);  // every tensor of the unit shares the buffer
   // The hook runs when the block's output gradient is ready, before any of the block's own
   // backward: the moment to bring its weights back.
   auto held = std::make_shared<std::vector<at::Tensor>>(std::move(gathered));
@@ -213,12 +213,7 @@ at::Tensor ShardedModel::after_block(int64_t layer, BlockWeights&, const at::Ten
 
 void ShardedModel::refill(int64_t unit, const std::vector<at::Tensor>& released) {
   at::NoGradGuard no_grad;
-  const at::Tensor flat = fetch_flat(unit);
-  const auto& members = layout_.units()[unit].tensors;
-  for (size_t i = 0; i < members.size(); ++i) {
-    const ShardedTensor& t = layout_.tensors()[members[i]];
-    refill_storage(released[i], flat.narrow(0, t.offset, t.numel));
-  }
+  refill_storage(released[0], fetch_flat(unit));
   prefetch(unit - 1);
 }
 

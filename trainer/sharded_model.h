@@ -60,7 +60,7 @@ class ShardedModel : public WeightGatherer {
   std::vector<at::Tensor> block_leaves(int64_t layer) override;
 
   // For the autograd node of a gather (sharded_model.cpp).
-  std::vector<at::Tensor> gather_unit(int64_t unit, bool copies);
+  std::vector<at::Tensor> gather_unit(int64_t unit);
   at::Tensor reduce_scatter_unit(int64_t unit, const std::vector<at::Tensor>& full_grads);
 
  private:
