@@ -23,14 +23,10 @@ cat >"$work/config.json" <<JSON
   "train": {"max_steps": $steps, "threads": 1, "bucket_mib": 4, "log_every": 1}
 }
 JSON
+source "$root/bench/gloo_ranks.sh"
 run() {  # run OVERLAP OUT_DIR
-  local port=$((29700 + RANDOM % 200)) pids=()
-  for ((r = 0; r < ranks; r++)); do
-    RANK=$r WORLD_SIZE=$ranks MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$bin" train --config "$work/config.json" \
-      --set "train.output_dir=$2" --set "train.overlap_allreduce=$1" >/dev/null 2>&1 &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p"; done
+  launch_ranks "$ranks" train --config "$work/config.json" --set "train.output_dir=$2" \
+    --set "train.overlap_allreduce=$1"
 }
 run true "$work/overlap"
 run false "$work/after"

@@ -29,15 +29,11 @@ cat >"$work/config.json" <<JSON
   "train": {"max_steps": $steps, "threads": 1, "log_every": 1, "tensorboard": false}
 }
 JSON
+source "$root/bench/gloo_ranks.sh"
 run() {  # run WORLD OUT_DIR SETTINGS...
-  local world=$1 out=$2 port=$((29700 + RANDOM % 200)) pids=()
+  local world=$1 out=$2
   shift 2
-  for ((r = 0; r < world; r++)); do
-    RANK=$r WORLD_SIZE=$world LOCAL_RANK=$r LOCAL_WORLD_SIZE=$world MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
-      "$bin" train --config "$work/config.json" --set "train.output_dir=$out" "$@" >/dev/null 2>&1 &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p"; done
+  launch_ranks "$world" train --config "$work/config.json" --set "train.output_dir=$out" "$@"
 }
 run "$ranks" "$work/none" --set train.sharding=none
 run "$ranks" "$work/full" --set train.sharding=full

@@ -15,9 +15,7 @@ namespace {
 
 // What each rank of a run on `ranks` ranks (`per_node` a node) would hold, without starting it.
 void print_memory_plan(const TrainConfig& config, int64_t ranks, int64_t per_node) {
-  const ModelConfig mc = config.model.path.empty()
-                             ? parse_model_config(config.model.init_config.dump(), "model.init_config")
-                             : load_model_config(std::filesystem::path(config.model.path) / "config.json");
+  const ModelConfig mc = model_config_of(config.model);
   const c10::ScalarType dtype = config.model.dtype == DtypeChoice::kFloat32 ? c10::kFloat : c10::kBFloat16;
   const bool checkpointing = config.model.activation_checkpointing != ModelSection::Checkpointing::kOff;
   const int64_t group = shard_group_size_for(config.train, ranks, per_node);

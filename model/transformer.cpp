@@ -57,7 +57,7 @@ Transformer::Transformer(ModelConfig config, c10::Device device, at::ScalarType 
 }
 
 void Transformer::release_gathered_weights() {
-  if (gatherer_) gatherer_->release_outer(weights_);
+  if (gatherer_) gatherer_->release_outer();
 }
 
 at::Tensor Transformer::run_block(int64_t i, const at::Tensor& x,
@@ -65,14 +65,12 @@ at::Tensor Transformer::run_block(int64_t i, const at::Tensor& x,
                                   const std::vector<at::Tensor>& checkpoint_params) {
   const bool checkpoint = activation_checkpointing_ && at::GradMode::is_enabled();
   if (!gatherer_) return checkpoint ? checkpointed(block, x, checkpoint_params) : block(x);
-  BlockWeights& w = weights_.blocks[i];
   WeightGatherer* g = gatherer_;
   // Gathered inside the block function, so the recomputation in backward gathers again; the
   // gradients then reach the shards through the gather.
-  auto gathered = [g, i, &w, block](const at::Tensor& in) {
-    g->gather_block(i, w);
-    at::Tensor out = block(in);
-    return g->after_block(i, w, out);
+  auto gathered = [g, i, block](const at::Tensor& in) {
+    g->gather_block(i);
+    return g->after_block(i, block(in));
   };
   return checkpoint ? checkpointed(gathered, x, g->block_leaves(i)) : gathered(x);
 }
@@ -344,7 +342,7 @@ at::Tensor Transformer::hidden_states(const at::Tensor& tokens_BT, const std::op
   if (activation_checkpointing_ && !gatherer_)
     for (const WeightSlot& s : weight_slots(config_, weights_))
       if (s.layer >= 0) block_parameters[s.layer].push_back(*s.tensor);
-  if (gatherer_) gatherer_->gather_outer(weights_);
+  if (gatherer_) gatherer_->gather_outer();
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
     const BlockWeights& w = weights_.blocks[i];
@@ -418,7 +416,7 @@ at::Tensor Transformer::hidden_states_cached(const at::Tensor& tokens_BT, KVCach
   const LayerRopes ropes(rope_frequencies_for(positions_BT), sliding_inv_freq_, positions_BT, dtype(),
                          config_.rope.attention_factor);
   auto norm = [this](const at::Tensor& x, const at::Tensor& w) { return rms_norm(x, w); };
-  if (gatherer_) gatherer_->gather_outer(weights_);
+  if (gatherer_) gatherer_->gather_outer();
   at::Tensor x = embed(tokens_BT);
   for (int64_t i = 0; i < config_.num_layers; ++i) {
     BlockContext ctx{&config_,           ropes.of(config_, i),       layouts->of(config_, i), std::nullopt,

@@ -81,7 +81,6 @@ class Transformer {
   void to(c10::Device device, at::ScalarType dtype);
   c10::Device device() const { return device_; }
   at::ScalarType dtype() const { return dtype_; }
-  bool gathers_weights() const { return gatherer_ != nullptr; }
   // Drops the gathered embedding, final norm and head (after a step's backward, after an
   // evaluation); nothing without a gatherer.
   void release_gathered_weights();

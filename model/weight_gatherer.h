@@ -12,22 +12,21 @@
 
 namespace symtune {
 
-struct BlockWeights;
-struct TransformerWeights;
-
+// A gatherer fills the weights of the one model it was made for (its TransformerWeights
+// members), which hold undefined tensors at rest.
 class WeightGatherer {
  public:
   virtual ~WeightGatherer() = default;
-  // The embedding, the final norm and the head into `weights`; they stay until release_outer.
-  // A forward that records gradients gathers anew (each forward's graph routes its own
-  // gradients back); without gradients, weights already there are reused.
-  virtual void gather_outer(TransformerWeights& weights) = 0;
-  virtual void release_outer(TransformerWeights& weights) = 0;
-  // Block `layer`'s tensors into `block` before it runs. after_block drops the model's
-  // references once it has run; `output` comes back (possibly carrying a hook that fetches the
-  // weights again before the block's backward).
-  virtual void gather_block(int64_t layer, BlockWeights& block) = 0;
-  virtual at::Tensor after_block(int64_t layer, BlockWeights& block, const at::Tensor& output) = 0;
+  // The embedding, the final norm and the head; they stay until release_outer. A forward that
+  // records gradients gathers anew (each forward's graph routes its own gradients back);
+  // without gradients, weights already there are reused.
+  virtual void gather_outer() = 0;
+  virtual void release_outer() = 0;
+  // Block `layer`'s tensors before it runs. after_block drops the model's references once it
+  // has run; `output` comes back (possibly carrying a hook that fetches the weights again
+  // before the block's backward).
+  virtual void gather_block(int64_t layer) = 0;
+  virtual at::Tensor after_block(int64_t layer, const at::Tensor& output) = 0;
   // The leaves a checkpointed block's recomputation must route gradients to.
   virtual std::vector<at::Tensor> block_leaves(int64_t layer) = 0;
 };

@@ -39,6 +39,8 @@ at::Tensor per_slice(const at::Tensor& v_N, int64_t rank) {
   return v_N.view(shape);
 }
 
+}  // namespace
+
 // Rounds fp32 to bf16 stochastically: add uniform noise below bf16's last bit, then truncate.
 at::Tensor stochastic_round_to_bf16(const at::Tensor& x32, at::Generator& gen) {
   at::Tensor bits = x32.contiguous().view(at::kInt);
@@ -49,8 +51,6 @@ at::Tensor stochastic_round_to_bf16(const at::Tensor& x32, at::Generator& gen) {
   // Keep non-finite values as they are (the noise must not turn inf into NaN).
   return at::where(x32.isfinite(), rounded.view(at::kFloat), x32).to(at::kBFloat16);
 }
-
-}  // namespace
 
 struct Adafactor::Group {
   std::vector<size_t> members;  // indices into params_

@@ -25,6 +25,7 @@
 // as one batched tensor, so a step costs a few dozen kernels per shape, not per parameter.
 #pragma once
 
+#include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -38,6 +39,10 @@
 #include "optim/adafactor_options.h"
 
 namespace symtune {
+
+// fp32 to bf16, rounded stochastically: uniform noise below bf16's last bit, then truncation;
+// non-finite values are kept as they are. Shared with the sharded optimizer.
+at::Tensor stochastic_round_to_bf16(const at::Tensor& x32, at::Generator& gen);
 
 struct NamedParameter {
   std::string name;

@@ -182,11 +182,7 @@ void ShardedAdafactor::write_back(size_t k, const at::Tensor& x32) {
     at::Generator gen = at::globalContext().defaultGenerator(target.device()).clone();
     gen.set_current_seed(
         mix(mix(mix(options_.seed ^ mix(static_cast<uint64_t>(step_))) ^ k) ^ static_cast<uint64_t>(params_[k].begin)));
-    at::Tensor bits = x32.contiguous().view(at::kInt);
-    at::Tensor noise =
-        at::randint(0, 1 << 16, x32.sizes(), gen, at::TensorOptions().dtype(at::kInt).device(x32.device()));
-    at::Tensor rounded = (bits + noise).bitwise_and(-65536).view(at::kFloat);
-    target.copy_(at::where(x32.isfinite(), rounded, x32));
+    target.copy_(stochastic_round_to_bf16(x32, gen));
   } else {
     target.copy_(x32);
   }

@@ -104,7 +104,7 @@ std::string sharding_advice(const ModelConfig& model, c10::ScalarType dtype, con
 }
 
 void require_memory_fits(const MemoryPlan& plan, int64_t available_bytes, const std::string& where, bool on_cpu,
-                         const std::string& advice) {
+                         const std::function<std::string()>& advice) {
   const int64_t needed = plan.device_bytes() + (on_cpu ? plan.batch_bytes : 0);
   // 10% is left for workspaces, fragmentation and what the estimate does not see.
   if (static_cast<double>(needed) <= 0.9 * static_cast<double>(available_bytes)) return;
@@ -113,7 +113,7 @@ void require_memory_fits(const MemoryPlan& plan, int64_t available_bytes, const 
               "). Make it smaller: data.rows_per_batch, train.micro_batch_rows (gradient accumulation), "
               "data.max_input_tokens / data.max_target_tokens, model.activation_checkpointing: true, "
               "model.dtype: bfloat16, or a smaller model" +
-              advice);
+              (advice ? advice() : std::string()));
 }
 
 }  // namespace symtune

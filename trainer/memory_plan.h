@@ -15,6 +15,7 @@
 #include <c10/core/ScalarType.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "model/model_config.h"
@@ -46,7 +47,8 @@ std::string sharding_advice(const ModelConfig& model, c10::ScalarType dtype, con
 // Throws Error when the plan exceeds `available_bytes` (what `where` has free: "cuda:0", "this
 // machine"), with the plan and the keys that make a run smaller. On the CPU the device and the
 // host are one memory: pass on_cpu = true to count the batches against it too.
+// `advice`, asked only when the run does not fit, is appended to the error.
 void require_memory_fits(const MemoryPlan& plan, int64_t available_bytes, const std::string& where, bool on_cpu,
-                         const std::string& advice = "");
+                         const std::function<std::string()>& advice = {});
 
 }  // namespace symtune

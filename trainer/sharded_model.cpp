@@ -168,7 +168,7 @@ void ShardedModel::assign(int64_t unit, const std::vector<at::Tensor>& full) {
   for (size_t i = 0; i < members.size(); ++i) *slots_[members[i]] = full[i];
 }
 
-void ShardedModel::gather_outer(TransformerWeights&) {
+void ShardedModel::gather_outer() {
   last_block_ = -1;
   if (outer_gathered_ && !at::GradMode::is_enabled()) return;
   if (at::GradMode::is_enabled()) assign(0, GatherFunction::apply(c10::make_intrusive<UnitRef>(this, 0), shards_[0]));
@@ -176,13 +176,13 @@ void ShardedModel::gather_outer(TransformerWeights&) {
   outer_gathered_ = true;
 }
 
-void ShardedModel::release_outer(TransformerWeights&) {
+void ShardedModel::release_outer() {
   for (size_t k : layout_.units()[0].tensors) *slots_[k] = at::Tensor();
   outer_gathered_ = false;
   drain_prefetch();
 }
 
-void ShardedModel::gather_block(int64_t layer, BlockWeights&) {
+void ShardedModel::gather_block(int64_t layer) {
   const int64_t unit = layer + 1;
   const bool backward = last_block_ >= layer;  // a checkpointed block recomputed in backward
   current_ = at::GradMode::is_enabled() ? GatherFunction::apply(c10::make_intrusive<UnitRef>(this, unit), shards_[unit])
@@ -192,7 +192,7 @@ void ShardedModel::gather_block(int64_t layer, BlockWeights&) {
   prefetch(backward ? unit - 1 : unit + 1);
 }
 
-at::Tensor ShardedModel::after_block(int64_t layer, BlockWeights&, const at::Tensor& output) {
+at::Tensor ShardedModel::after_block(int64_t layer, const at::Tensor& output) {
   const int64_t unit = layer + 1;
   for (size_t k : layout_.units()[unit].tensors) *slots_[k] = at::Tensor();
   std::vector<at::Tensor> gathered = std::move(current_);

@@ -53,10 +53,10 @@ class ShardedModel : public WeightGatherer {
   void set_reshard_after_forward(bool on) { reshard_after_forward_ = on; }
   void set_prefetch(bool on) { prefetch_ = on; }
 
-  void gather_outer(TransformerWeights& weights) override;
-  void release_outer(TransformerWeights& weights) override;
-  void gather_block(int64_t layer, BlockWeights& block) override;
-  at::Tensor after_block(int64_t layer, BlockWeights& block, const at::Tensor& output) override;
+  void gather_outer() override;
+  void release_outer() override;
+  void gather_block(int64_t layer) override;
+  at::Tensor after_block(int64_t layer, const at::Tensor& output) override;
   std::vector<at::Tensor> block_leaves(int64_t layer) override;
 
   // For the autograd node of a gather (sharded_model.cpp).

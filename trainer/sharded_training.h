@@ -42,7 +42,6 @@ class ShardedTraining {
                   at::ScalarType dtype);
   ~ShardedTraining();
 
-  Transformer& model() { return *model_; }
   std::unique_ptr<Transformer> release_model();  // the trainer owns the model; this keeps feeding it
   ShardedModel& weights() { return *weights_; }
   int64_t group_size() const { return group_size_; }

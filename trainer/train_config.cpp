@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/json_keys.h"
+#include "model/model_config.h"
 
 namespace symtune {
 namespace fs = std::filesystem;
@@ -284,6 +285,11 @@ std::string config_reference_markdown() {
   for (const Part& p : parts)
     md += std::string("\n## ") + p.name + "\n\n" + p.about + "\n\n" + reference_markdown(p.fields);
   return md;
+}
+
+ModelConfig model_config_of(const ModelSection& model) {
+  return model.path.empty() ? parse_model_config(model.init_config.dump(), "model.init_config")
+                            : load_model_config(fs::path(model.path) / "config.json");
 }
 
 }  // namespace symtune

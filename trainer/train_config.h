@@ -23,6 +23,8 @@
 
 namespace symtune {
 
+struct ModelConfig;
+
 // Each field's key, range and meaning are declared once, in the section's table in
 // train_config.cpp; docs/config-reference.md (symtune train --config-reference) lists them.
 struct ModelSection {
@@ -97,6 +99,9 @@ nlohmann::json read_run_config_json(const std::string& path);
 
 // The top-level sections of a run config, in order.
 const std::vector<std::string>& run_config_sections();
+
+// The config of the model a run trains: model.path's config.json, or model.init_config.
+ModelConfig model_config_of(const ModelSection& model);
 
 // Every field of every section as a markdown page (docs/config-reference.md), generated from the
 // same tables the reader uses.

@@ -95,18 +95,15 @@ void Trainer::setup_model() {
   if (config_.model.path.empty() && tokenizer_spec_.empty())
     throw Error("data.tokenizer: a model initialised by symtune needs a tokenizer (\"bytes\" or a tokenizer.model)");
   if (config_.train.sharding != TrainSection::Sharding::kNone) {
-    const ModelConfig mc = config_.model.path.empty()
-                               ? parse_model_config(config_.model.init_config.dump(), "model.init_config")
-                               : load_model_config(fs::path(config_.model.path) / "config.json");
     if (tokenizer_spec_.empty()) tokenizer_spec_ = config_.model.path;
-    sharded_ = std::make_unique<ShardedTraining>(config_, *comm_, mc, device_, dtype);
+    sharded_ = std::make_unique<ShardedTraining>(config_, *comm_, model_config_of(config_.model), device_, dtype);
     sharded_->load_weights(config_);
     model_ = sharded_->release_model();
   } else if (!config_.model.path.empty()) {
     model_ = load_pretrained(config_.model.path, {dtype, device_, /*requires_grad=*/true});
     if (tokenizer_spec_.empty()) tokenizer_spec_ = config_.model.path;
   } else {
-    ModelConfig mc = parse_model_config(config_.model.init_config.dump(), "model.init_config");
+    const ModelConfig mc = model_config_of(config_.model);
     model_ = std::make_unique<Transformer>(mc, Transformer::random_weights(mc, config_.model.init_seed, at::kFloat));
     model_->to(device_, dtype);
     model_->for_each_parameter([](const std::string&, at::Tensor& t) { t.requires_grad_(true); });
@@ -118,17 +115,16 @@ void Trainer::setup_model() {
 // hold; a run that cannot fit is refused here rather than killed later (trainer/memory_plan.h).
 void Trainer::check_memory_plan() {
   const at::ScalarType dtype = resolve_dtype(config_.model.dtype, device_);
-  const ModelConfig mc = config_.model.path.empty()
-                             ? parse_model_config(config_.model.init_config.dump(), "model.init_config")
-                             : load_model_config(fs::path(config_.model.path) / "config.json");
+  const ModelConfig mc = model_config_of(config_.model);
   using Mode = ModelSection::Checkpointing;
   const bool checkpointing = config_.model.activation_checkpointing == Mode::kOn ||
                              (config_.model.activation_checkpointing == Mode::kAuto && device_.is_cuda());
   const int64_t group = shard_group_size_for(config_.train, comm_->world_size(), comm_->env().local_world_size);
   const MemoryPlan plan = plan_training_memory(mc, dtype, config_, comm_->world_size(), checkpointing, group);
   const auto host = host_memory();
-  auto advice = [&](int64_t available) {
-    return sharding_advice(mc, dtype, config_, comm_->world_size(), checkpointing, available);
+  auto advice = [&](int64_t available) -> std::function<std::string()> {  // only for a refusal
+    return
+        [&, available] { return sharding_advice(mc, dtype, config_, comm_->world_size(), checkpointing, available); };
   };
   if (device_.is_cuda()) {
     if (const auto memory = device_memory(device_))
